@@ -1,0 +1,178 @@
+// The wire contract between the Worker, the dashboard Durable Object and the Vue client:
+// event names, payload shapes, the event-id format, metric names and alert thresholds.
+// Everything that crosses the SSE wire or the JSON API is defined here and nowhere else.
+
+/** SSE event names. */
+export const EVENT = {
+  metric: "metric-update",
+  alert: "alert",
+  /** Sent once, before replay, when the client's Last-Event-ID is older than what is retained. */
+  gap: "gap",
+} as const;
+export type EventName = (typeof EVENT)[keyof typeof EVENT];
+
+export const METRICS = ["cpu", "memory", "rps", "activeConnections", "errorRate"] as const;
+export type MetricName = (typeof METRICS)[number];
+
+export function isMetricName(name: string): name is MetricName {
+  return (METRICS as readonly string[]).includes(name);
+}
+
+/** `metric-update` payload. Percentages have one decimal, counts are integers, errorRate two decimals. */
+export interface MetricSample {
+  cpu: number;
+  memory: number;
+  rps: number;
+  activeConnections: number;
+  errorRate: number;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+}
+
+/** A `metric-update` narrowed by `?metrics=`: the chosen fields plus the timestamp. */
+export type MetricUpdate = Partial<Omit<MetricSample, "timestamp">> & { timestamp: string };
+
+export type AlertLevel = "warning" | "critical" | "resolved";
+
+/** `alert` payload. */
+export interface Alert {
+  level: AlertLevel;
+  metric: MetricName;
+  value: number;
+  /** The threshold that was crossed (for `resolved`: the warning threshold it fell back under). */
+  threshold: number;
+  message: string;
+  timestamp: string;
+}
+
+/** `gap` payload: the events between the client's id and `oldestId` are no longer retained. */
+export interface Gap {
+  lastEventId: string;
+  oldestId: string | null;
+  message: string;
+}
+
+export interface MetricInfo {
+  label: string;
+  unit: string;
+  /** Decimal places on the wire. */
+  decimals: number;
+  /** Alert thresholds (value >= threshold raises); absent when the metric never alerts. */
+  warning?: number;
+  critical?: number;
+  /** Recovery needs the value to fall this far below a threshold, so a value that hovers does not flood. */
+  hysteresis?: number;
+}
+
+export const METRIC_INFO: Record<MetricName, MetricInfo> = {
+  cpu: { label: "CPU", unit: "%", decimals: 1, warning: 80, critical: 90, hysteresis: 5 },
+  memory: { label: "Memory", unit: "%", decimals: 1, warning: 85, critical: 95, hysteresis: 3 },
+  rps: { label: "Requests/s", unit: "req/s", decimals: 0 },
+  activeConnections: { label: "Active connections", unit: "", decimals: 0 },
+  errorRate: { label: "Error rate", unit: "%", decimals: 2, warning: 2, critical: 5, hysteresis: 0.5 },
+};
+
+// ---- Event ids ----------------------------------------------------------------------------
+// Redis-stream style `<ms>-<seq>`: milliseconds since the epoch, then a sequence number within
+// that millisecond. Strictly increasing per dashboard; the same id is the SSE `id:` field, the
+// Redis stream entry id and the SQLite primary key.
+
+export interface EventId {
+  ms: number;
+  seq: number;
+}
+
+// Up to 15 digits keeps both parts exact in a double (2^53 ≈ 9.007e15).
+const EVENT_ID_RE = /^(\d{1,15})-(\d{1,15})$/;
+
+/** Parses `<ms>-<seq>`; anything else (including ids from other systems) is `null`. */
+export function parseEventId(raw: string | null | undefined): EventId | null {
+  if (!raw) return null;
+  const m = EVENT_ID_RE.exec(raw.trim());
+  if (!m) return null;
+  return { ms: Number(m[1]), seq: Number(m[2]) };
+}
+
+export function formatEventId(id: EventId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+export function compareEventIds(a: EventId, b: EventId): number {
+  return a.ms - b.ms || a.seq - b.seq;
+}
+
+/** The next id after `last` at wall-clock `nowMs`; never goes backwards, even if the clock does. */
+export function nextEventId(last: EventId | null, nowMs: number): EventId {
+  if (!last || nowMs > last.ms) return { ms: nowMs, seq: 0 };
+  return { ms: last.ms, seq: last.seq + 1 };
+}
+
+// ---- HTTP API -----------------------------------------------------------------------------
+
+/** Dashboard ids are lowercase slugs; the same rule guards the Durable Object name. */
+export const DASHBOARD_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface Dashboard {
+  id: string;
+  name: string;
+}
+
+export interface DashboardStats {
+  dashboard: string;
+  /** Open streams, on the dashboard's object and on its relays. */
+  connectedClients: number;
+  /** Relay objects serving viewers of this dashboard (0 when RELAYS_PER_DASHBOARD is 0). */
+  relays: number;
+  lastEventId: string | null;
+  lastEventTime: string | null;
+  eventsPublished: number;
+  eventsDelivered: number;
+  retentionSeconds: number;
+  eventLog: EventLogHealth;
+}
+
+export interface EventLogHealth {
+  backend: "durable-object-sqlite" | "upstash-redis";
+  status: "ok" | "degraded";
+  reason?: string;
+}
+
+export interface Health {
+  status: "ok" | "degraded";
+  eventLog: EventLogHealth;
+}
+
+/** Every error response body. */
+export interface ApiError {
+  error: string;
+  message: string;
+}
+
+/** `GET /api/config`: what a client must know before it connects. */
+export interface ClientConfig {
+  /** "ticket": streams need `?ticket=` from `POST /api/tickets` (Bearer viewer token). */
+  viewerAuth: "none" | "ticket";
+  ticketTtlSeconds: number;
+}
+
+/** `POST /api/tickets` → 201. */
+export interface Ticket {
+  ticket: string;
+  expiresAt: string;
+}
+
+/** `POST /api/dashboards/:id/metrics` → 202: one id per sample, and the alerts they raised. */
+export interface IngestResult {
+  ids: string[];
+  alertIds: string[];
+}
+
+/** Query parameters of `GET /api/dashboards/:id/events`. */
+export const STREAM_QUERY = {
+  history: "history",
+  metrics: "metrics",
+  lastEventId: "lastEventId",
+  ticket: "ticket",
+} as const;
+
+export const DEFAULT_HISTORY_SECONDS = 60;

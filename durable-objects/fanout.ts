@@ -1,0 +1,246 @@
+// The per-viewer machinery shared by the dashboard object (viewers connected directly) and the
+// relay objects (viewers of a popular dashboard, spread over several objects): the set of open
+// streams, their filter groups, the per-event frame cache, heartbeats and the stuck-stream cut,
+// the stream cap, and the catch-up-then-live hand-over.
+//
+// The hot path: `broadcast()` encodes each event once per filter group and enqueues the same
+// bytes to every stream of the group, synchronously, without awaiting any client.
+import { EVENT, METRICS, parseEventId, compareEventIds, formatEventId, type ApiError, type EventId, type Gap } from "../contract/index.ts";
+import type { LogEntry } from "./event-log.ts";
+import { parseMetricFilter, type MetricFilter } from "./filter.ts";
+import { concatBytes, encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
+import { StreamClient } from "./stream-client.ts";
+
+/** Recent events kept in memory so history and resume rarely touch the log (or the dashboard). */
+export const WINDOW_MS = 15 * 60_000;
+export const WINDOW_MAX_ENTRIES = 4000;
+
+/** An event as the objects hold it in memory: the log entry plus its parsed id and frame cache. */
+export interface Entry extends LogEntry {
+  key: EventId;
+  payload?: Record<string, unknown>;
+  /** Encoded frames by filter key ("*" = unfiltered); null = not sent to that filter. */
+  frames?: Map<string, Uint8Array | null>;
+}
+
+export function toEntry(raw: LogEntry): Entry {
+  return { ...raw, key: parseEventId(raw.id)! };
+}
+
+/** The log entry alone (what crosses RPC): no parsed id, no cached frames. */
+export function toLogEntry({ id, event, data }: LogEntry): LogEntry {
+  return { id, event, data };
+}
+
+/** `a` < `b` with null = before every id. */
+export function isBefore(a: EventId | null, b: EventId | null): boolean {
+  if (b === null) return false;
+  return a === null || compareEventIds(a, b) < 0;
+}
+
+export function idOrNull(id: EventId | null): string | null {
+  return id ? formatEventId(id) : null;
+}
+
+/**
+ * Whether a window that holds every event with id > `coveredAfter` can serve a resume after
+ * `after` (or, without one, the history since `sinceMs`). `coveredAfter` null: it holds everything.
+ */
+export function windowCovers(coveredAfter: EventId | null, after: EventId | null, sinceMs: number): boolean {
+  if (coveredAfter === null) return true;
+  if (after) return compareEventIds(after, coveredAfter) >= 0;
+  return coveredAfter.ms < sinceMs;
+}
+
+/** How many entries at the front of `window` have aged out (older than `minMs`, or too many). */
+export function agedOut(window: Entry[], minMs: number): number {
+  let drop = 0;
+  while (drop < window.length && (window[drop]!.key.ms < minMs || window.length - drop > WINDOW_MAX_ENTRIES)) drop++;
+  return drop;
+}
+
+export function gapFrame(gap: Gap): Uint8Array {
+  return encodeFrame({ event: EVENT.gap, data: JSON.stringify(gap) });
+}
+
+/** The bytes of `entry` for viewers with `filter`, encoded once and cached on the entry. */
+export function frameFor(entry: Entry, filter: MetricFilter | null): Uint8Array | null {
+  const key = filter?.key ?? "*";
+  const frames = (entry.frames ??= new Map());
+  let frame = frames.get(key);
+  if (frame !== undefined) return frame;
+  if (!filter) {
+    frame = encodeFrame(entry);
+  } else {
+    const payload = (entry.payload ??= JSON.parse(entry.data) as Record<string, unknown>);
+    if (entry.event === EVENT.metric) {
+      const narrowed: Record<string, unknown> = {};
+      for (const m of METRICS) if (filter.metrics.has(m)) narrowed[m] = payload[m];
+      narrowed.timestamp = payload.timestamp;
+      frame = encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) });
+    } else if (entry.event === EVENT.alert) {
+      frame = filter.metrics.has(payload.metric as never) ? frameFor(entry, null) : null;
+    } else {
+      frame = frameFor(entry, null);
+    }
+  }
+  frames.set(key, frame);
+  return frame;
+}
+
+/** The frames of `entries` for `filter`, appended to `out`; returns how many were appended. */
+export function framesFor(entries: Iterable<Entry>, filter: MetricFilter | null, out: Uint8Array[]): number {
+  let n = 0;
+  for (const e of entries) {
+    const frame = frameFor(e, filter);
+    if (frame) (out.push(frame), n++);
+  }
+  return n;
+}
+
+interface Group {
+  filter: MetricFilter | null;
+  clients: Set<StreamClient>;
+}
+
+/** Read on every new stream, so a changed configuration applies to the next viewer. */
+export interface StreamLimits {
+  maxStreams: number;
+  retryMs: number;
+  heartbeatSeconds: number;
+}
+
+export interface StreamRequest {
+  filter: MetricFilter | null;
+  historySeconds: number;
+  /** When the stream was opened: `history` counts back from here. */
+  openedAt: number;
+  /** Last-Event-ID header or ?lastEventId=, unparsed. */
+  rawResume: string | null;
+}
+
+export interface FanoutHooks {
+  /** What the 503 says serves the streams ("dashboard", "relay"). */
+  what: string;
+  /** The first stream opened (the object is now watched). */
+  onFirst?: () => void;
+  /** Every heartbeat while streams are open. */
+  onTick?: () => void;
+  /** The last stream closed. */
+  onEmpty?: () => void;
+}
+
+export class Fanout {
+  readonly clients = new Set<StreamClient>();
+  private readonly groups = new Map<string, Group>();
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly hooks: FanoutHooks) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Opens a stream: 503 past the cap, else the SSE response at once, with `catchUp` running
+   * behind it. `catchUp` writes history or what a resume missed and then calls `goLive()`;
+   * if it throws, the stream is cut (the viewer resumes by id).
+   */
+  open(request: Request, limits: StreamLimits, catchUp: (client: StreamClient, req: StreamRequest) => Promise<void>): Response {
+    if (this.clients.size >= limits.maxStreams) {
+      // Existing viewers are untouched; the browser retries after its own `retry` delay.
+      const error: ApiError = { error: "too_many_streams", message: `This ${this.hooks.what} already serves ${this.clients.size} streams; try again shortly` };
+      return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
+    }
+    const url = new URL(request.url);
+    const filter = parseMetricFilter(url.searchParams.get("metrics"));
+    if (filter && "unknown" in filter) throw new TypeError("the Worker validates metrics before routing here");
+    const historySeconds = Number(url.searchParams.get("history") ?? 60);
+    const rawResume = request.headers.get("Last-Event-ID") ?? url.searchParams.get("lastEventId");
+
+    // Per-client jitter spreads the reconnect storm after a deploy evicts this object.
+    const retry = limits.retryMs + Math.floor(Math.random() * limits.retryMs);
+    // A stream that cannot take two heartbeats in a row is stuck: cut it, it can resume by id.
+    const stuckAfterMs = 2 * limits.heartbeatSeconds * 1000;
+    const client = new StreamClient(filter, retryFrame(retry), stuckAfterMs, (c) => this.remove(c));
+    this.add(client, limits.heartbeatSeconds);
+    catchUp(client, { filter, historySeconds, openedAt: Date.now(), rawResume }).catch((err) => {
+      console.error("stream catch-up failed", err);
+      client.fail("catch-up failed");
+    });
+    return new Response(client.stream, { headers: SSE_HEADERS });
+  }
+
+  /**
+   * Writes the catch-up bytes and makes the client live: from now on every broadcast reaches it.
+   * Call it in the same synchronous run that read the last of `out` from memory, so that no
+   * event can fall between them. Returns the number of events written.
+   */
+  goLive(client: StreamClient, out: Uint8Array[], events = out.length): number {
+    if (client.closed) return 0;
+    if (out.length > 0) client.write(concatBytes(out), false);
+    client.live = true;
+    this.groupFor(client.filter).clients.add(client);
+    return events;
+  }
+
+  /** Sends `entries` to every live stream; returns the number of deliveries. */
+  broadcast(entries: Entry[]): number {
+    let delivered = 0;
+    for (const group of this.groups.values()) {
+      const chunks: Uint8Array[] = [];
+      let droppable = true;
+      for (const e of entries) {
+        const frame = frameFor(e, group.filter);
+        if (!frame) continue;
+        chunks.push(frame);
+        if (e.event !== EVENT.metric) droppable = false;
+      }
+      if (chunks.length === 0) continue;
+      const bytes = concatBytes(chunks);
+      for (const client of group.clients) {
+        client.write(bytes, droppable);
+        delivered += chunks.length;
+      }
+    }
+    return delivered;
+  }
+
+  /** Cuts every stream (each viewer reconnects and resumes by id). */
+  failAll(reason: string): void {
+    for (const c of [...this.clients]) c.fail(reason);
+  }
+
+  private groupFor(filter: MetricFilter | null): Group {
+    const key = filter?.key ?? "*";
+    let group = this.groups.get(key);
+    if (!group) this.groups.set(key, (group = { filter, clients: new Set() }));
+    return group;
+  }
+
+  private add(client: StreamClient, heartbeatSeconds: number): void {
+    this.clients.add(client);
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        const now = Date.now();
+        for (const c of this.clients) c.tick(HEARTBEAT, now);
+        this.hooks.onTick?.();
+      }, heartbeatSeconds * 1000);
+      this.hooks.onFirst?.();
+    }
+  }
+
+  private remove(client: StreamClient): void {
+    if (!this.clients.delete(client)) return;
+    const key = client.filter?.key ?? "*";
+    const group = this.groups.get(key);
+    group?.clients.delete(client);
+    if (group && group.clients.size === 0) this.groups.delete(key);
+    if (this.clients.size === 0) {
+      // Nobody is watching: no timers.
+      clearInterval(this.heartbeat!);
+      this.heartbeat = null;
+      this.hooks.onEmpty?.();
+    }
+  }
+}

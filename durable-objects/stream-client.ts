@@ -1,0 +1,110 @@
+// One open SSE stream. Writes are synchronous enqueues of shared bytes; a client whose
+// socket is not draining gets a small bounded queue instead of unbounded memory, loses its
+// oldest metric frames first, and is cut off if it stays stuck.
+import type { MetricFilter } from "./filter.ts";
+
+/** Bytes the runtime may hold for a stream before we stop enqueueing and start queueing. */
+export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
+/** Bytes held per stalled client beyond the runtime's buffer; past this, oldest metrics go. */
+export const MAX_PENDING_BYTES = 64 * 1024;
+
+interface Pending {
+  bytes: Uint8Array;
+  /** Metric updates may be dropped under backpressure; history and alerts may not. */
+  droppable: boolean;
+}
+
+export class StreamClient {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** False until history/resume has been written; broadcasts skip it until then. */
+  live = false;
+  closed = false;
+  dropped = 0;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+  private stuckSince = 0;
+
+  /** @param stuckAfterMs a client that has not drained for this long is cut off (it may resume by id). */
+  constructor(
+    readonly filter: MetricFilter | null,
+    first: Uint8Array,
+    private readonly stuckAfterMs: number,
+    private readonly onClose: (client: StreamClient) => void,
+  ) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+          controller.enqueue(first);
+        },
+        pull: () => this.drain(),
+        cancel: () => this.close(), // the viewer went away: forget it at once
+      },
+      { highWaterMark: STREAM_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  write(bytes: Uint8Array, droppable: boolean): void {
+    if (this.closed) return;
+    if (this.pending.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
+      this.controller.enqueue(bytes);
+      return;
+    }
+    if (this.pending.length === 0) this.stuckSince = Date.now();
+    this.pending.push({ bytes, droppable });
+    this.pendingBytes += bytes.byteLength;
+    while (this.pendingBytes > MAX_PENDING_BYTES) {
+      const oldest = this.pending.findIndex((p) => p.droppable);
+      if (oldest === -1) return this.fail("stream buffer full");
+      this.pendingBytes -= this.pending[oldest]!.bytes.byteLength;
+      this.pending.splice(oldest, 1);
+      this.dropped++;
+    }
+  }
+
+  /** Heartbeat tick: keep idle streams alive, cut streams stuck for too long. */
+  tick(heartbeat: Uint8Array, now: number): void {
+    if (this.closed) return;
+    if (this.pending.length > 0) {
+      if (now - this.stuckSince >= this.stuckAfterMs) this.fail("slow consumer");
+      return;
+    }
+    if ((this.controller.desiredSize ?? 0) > 0) this.controller.enqueue(heartbeat);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      this.controller.close();
+    } catch {
+      // already closed or errored by the runtime
+    }
+    this.onClose(this);
+  }
+
+  /** Ends the stream abruptly, discarding what is queued (a graceful close would wait for it). */
+  fail(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      this.controller.error(new Error(reason));
+    } catch {
+      // already closed
+    }
+    this.onClose(this);
+  }
+
+  private drain(): void {
+    while (this.pending.length > 0 && (this.controller.desiredSize ?? 0) > 0) {
+      const next = this.pending.shift()!;
+      this.pendingBytes -= next.bytes.byteLength;
+      this.controller.enqueue(next.bytes);
+    }
+  }
+}

@@ -1,0 +1,296 @@
+// Starts and stops the pieces the browser tests (and scripts/screenshot.ts) run against, each
+// on its own free port, with its own state directory and its own wrangler dev registry, so
+// nothing here meets a developer's `npm run dev` or another test run.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type BrowserContext } from "playwright-core";
+import type { DashboardStats } from "../../contract/index.ts";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const VITE = join(ROOT, "node_modules/vite/bin/vite.js");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Runs `node <script> …args` in its own process group, so stop() ends its children too. */
+export function startProcess(name: string, script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    name,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5000).unref());
+      if ((await Promise.race([exited, timeout])) === "timeout") {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+    },
+  };
+}
+
+/** Resolves once `url` answers with a status `ok` accepts; fails early if `proc` exits. */
+export async function waitForHttp(url: string, proc: Proc, timeoutMs = 60_000, ok = (status: number) => status < 500): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}):\n${proc.output().slice(-4000)}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      await response.body?.cancel();
+      if (ok(response.status)) return;
+      last = `status ${response.status}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await sleep(250);
+  }
+  throw new Error(`${proc.name}: ${url} not ready within ${timeoutMs / 1000} s (${last}):\n${proc.output().slice(-4000)}`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface Server {
+  url: string;
+  port: number;
+  proc: Proc;
+  stop: () => Promise<void>;
+}
+
+/** `wrangler dev` of the Worker, registered in `registry` (WRANGLER_REGISTRY_PATH) for service bindings. */
+export async function startWorker(registry: string, vars: Record<string, string> = {}, port?: number): Promise<Server> {
+  port ??= await freePort();
+  const persist = await tempDir("rtd-web-worker-state-");
+  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist];
+  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  const proc = startProcess("wrangler dev", WRANGLER, args, { env: { WRANGLER_REGISTRY_PATH: registry } });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await proc.stop();
+    await rm(persist, { recursive: true, force: true });
+  };
+  try {
+    await waitForHttp(`${url}/api/dashboards`, proc, 90_000, (s) => s === 200);
+    // The Pages Function finds the Worker through this file.
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(join(registry, "realtime-dashboard"))) {
+      if (Date.now() > deadline) throw new Error(`the Worker never registered in ${registry}:\n${proc.output().slice(-3000)}`);
+      await sleep(200);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, port, proc, stop };
+}
+
+/** Builds the client into `outDir` (the same build `npm run build:web` makes). */
+export async function buildWeb(outDir: string): Promise<void> {
+  const proc = startProcess("vite build", VITE, ["build", "--config", "web/vite.config.ts", "--outDir", outDir, "--emptyOutDir"]);
+  const code = await new Promise<number | null>((resolve) => proc.child.once("exit", resolve));
+  if (code !== 0) throw new Error(`vite build failed (${code}):\n${proc.output().slice(-4000)}`);
+}
+
+/** `wrangler pages dev` of the built site with web/functions, its API binding resolved through `registry`. */
+export async function startPages(registry: string, dir: string): Promise<Server> {
+  const port = await freePort();
+  const persist = await tempDir("rtd-web-pages-state-");
+  // Run from web/: Pages reads web/wrangler.toml and web/functions from the working directory.
+  const proc = startProcess(
+    "wrangler pages dev",
+    WRANGLER,
+    ["pages", "dev", dir, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist],
+    { cwd: join(ROOT, "web"), env: { WRANGLER_REGISTRY_PATH: registry } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await proc.stop();
+    await rm(persist, { recursive: true, force: true });
+  };
+  try {
+    // 200 from the API means the Function is up and its service binding reaches the Worker.
+    await waitForHttp(`${url}/api/dashboards`, proc, 90_000, (s) => s === 200);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, port, proc, stop };
+}
+
+/** The Vite dev server, proxying /api to `apiOrigin` (what `npm run dev` runs). */
+export async function startVite(apiOrigin: string): Promise<Server> {
+  const port = await freePort();
+  const proc = startProcess("vite", VITE, ["--config", "web/vite.config.ts", "--port", String(port), "--strictPort"], {
+    env: { API_ORIGIN: apiOrigin },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/`, proc, 60_000, (s) => s === 200);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url, port, proc, stop: () => proc.stop() };
+}
+
+/**
+ * Fires the Worker's scheduled() handler: 1 Hz samples on every dashboard for the next minute.
+ * Not awaited: wrangler answers only when the handler returns, a minute later.
+ */
+export function triggerCron(workerUrl: string): void {
+  fetch(`${workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`)
+    .then((response) => response.body?.cancel())
+    .catch(() => {}); // the Worker was stopped while the handler ran
+}
+
+export async function stats(workerUrl: string, dashboard: string): Promise<DashboardStats> {
+  const response = await fetch(`${workerUrl}/api/dashboards/${dashboard}/stats`, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`stats ${dashboard}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as DashboardStats;
+}
+
+/**
+ * A TCP proxy in front of a server, to drop connections the way a network or a server does
+ * (Chromium's offline emulation does not cut an open EventSource). Records request heads.
+ */
+export interface TcpProxy {
+  port: number;
+  url: string;
+  /** First line and headers of every HTTP request that went through. */
+  requests: string[];
+  /** Ends every open connection now. */
+  cutAll: () => void;
+  /** While blocked, new connections are closed at once (the server looks unreachable). */
+  setBlocked: (blocked: boolean) => void;
+  close: () => Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  let blocked = false;
+  const server = createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("latin1");
+      if (/^[A-Z]+ \S+ HTTP\/1\.[01]\r\n/.test(text)) requests.push(text.slice(0, Math.max(0, text.indexOf("\r\n\r\n")) || 2000));
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+    client.on("close", end);
+    upstream.on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    cutAll: () => {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    setBlocked: (b) => (blocked = b),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close: () => Promise<void>;
+}
+
+/** Debian's Chromium, headless, with a new empty profile. */
+export async function launchBrowser(options: { colorScheme?: "dark" | "light"; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {}): Promise<Browser> {
+  const profile = await tempDir("rtd-chromium-");
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: options.viewport ?? { width: 1366, height: 900 },
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
+    colorScheme: options.colorScheme ?? "dark",
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `read` until `done` holds (for hooks, where expect.poll is not available). */
+export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs / 1000} s`);
+    await sleep(250);
+  }
+}

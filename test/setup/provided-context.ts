@@ -1,0 +1,19 @@
+// What the workers-upstash globalSetup provides (test/setup/upstash.global.ts); `inject()` in
+// the tests and in vitest.config.ts is typed by this.
+export {};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** UPSTASH_REDIS_REST_URL of the bridge over 127.0.0.1:6379. */
+    upstashUrl: string;
+    upstashToken: string;
+    /** UPSTASH_KEY_PREFIX for this run: keys never collide with other runs or with dev. */
+    upstashKeyPrefix: string;
+    /** A bridge whose redis-server is not running: answers 502 at once. */
+    upstashDeadRedisUrl: string;
+    /** Accepts connections and never answers: requests time out. */
+    upstashBlackholeUrl: string;
+    /** Nothing listens there: connections are refused. */
+    upstashClosedUrl: string;
+  }
+}

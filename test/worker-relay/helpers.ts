@@ -1,0 +1,103 @@
+// Helpers for the relay tests: streams opened on a chosen relay object, and a way to lose the
+// dashboard's pushes to a relay on purpose.
+import { env, runInDurableObject } from "cloudflare:test";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { DashboardObject, DeliverBatch } from "../../durable-objects/dashboard.ts";
+import type { RelayObject } from "../../durable-objects/relay.ts";
+import { stub } from "../worker/helpers.ts";
+
+export function relay(dashboard: string, i: number) {
+  return env.RELAY.getByName(`${dashboard}:${i}`);
+}
+
+export interface RelayView {
+  session: string | null;
+  synced: boolean;
+  viewers: number;
+}
+
+/** What relay `i` of `dashboard` is doing (read inside the object). */
+export async function relayState(dashboard: string, i: number): Promise<RelayView> {
+  return runInDurableObject(relay(dashboard, i), (obj: RelayObject) => {
+    const o = obj as unknown as { session: string | null; synced: boolean; fanout: { size: number } };
+    return { session: o.session, synced: o.synced, viewers: o.fanout.size };
+  });
+}
+
+/**
+ * Restarts the object under `target` (ctx.abort(): its in-memory state is gone, the next request
+ * gets a new instance, streams it held are cut). evictDurableObject() cannot be used here: it
+ * waits for every stub to the object to go away, and relay and dashboard hold stubs to each other.
+ */
+export async function restart(target: DurableObjectStub<DashboardObject> | DurableObjectStub<RelayObject>): Promise<void> {
+  await runInDurableObject(target as DurableObjectStub, (_obj, state) => state.abort("restarted by the test")).catch(() => {});
+}
+
+/** Streams the dashboard object holds itself (not on relays). */
+export async function directViewers(dashboard: string): Promise<number> {
+  return runInDurableObject(stub(dashboard), (obj: DashboardObject) => (obj as unknown as { fanout: { size: number } }).fanout.size);
+}
+
+/**
+ * From now on the dashboard's pushes to its relays are lost while `lose()` says so (the
+ * dashboard believes they arrived). Only the relays subscribed at the time are affected.
+ */
+export async function losePushes(dashboard: string, lose: (batch: DeliverBatch, relay: string) => boolean): Promise<void> {
+  await runInDurableObject(stub(dashboard), (obj: DashboardObject) => {
+    const relays = (obj as unknown as { relays: Map<string, { stub: { deliver(b: DeliverBatch): Promise<boolean> } }> }).relays;
+    for (const [name, link] of relays) {
+      const real = link.stub;
+      link.stub = {
+        deliver: (batch: DeliverBatch) => (lose(batch, name) ? Promise.resolve(true) : real.deliver(batch)),
+      } as typeof real;
+    }
+  });
+}
+
+export interface Reader {
+  events: EventSourceMessage[];
+  waitFor: (count: number, timeoutMs?: number) => Promise<EventSourceMessage[]>;
+  ended: Promise<"done" | "error">;
+  close: () => Promise<void>;
+}
+
+/** Parses an SSE response as it arrives. */
+export function read(response: Response): Reader {
+  if (response.status !== 200 || !response.body) throw new Error(`stream: ${response.status}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (e) => events.push(e) });
+  let raw = "";
+  const ended = (async (): Promise<"done" | "error"> => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return "done";
+        const text = decoder.decode(value, { stream: true });
+        raw += text;
+        parser.feed(text);
+      }
+    } catch {
+      return "error";
+    }
+  })();
+  return {
+    events,
+    ended,
+    waitFor: async (count, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < count) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} events; received:\n${raw.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return events.slice(0, count);
+    },
+    close: () => reader.cancel().catch(() => {}),
+  };
+}
+
+/** A stream opened on relay `i` itself, as the Worker would open it there. */
+export async function openOnRelay(dashboard: string, i: number, query = "history=0", headers: Record<string, string> = {}): Promise<Reader> {
+  return read(await relay(dashboard, i).fetch(`https://relay/stream?${query}`, { headers }));
+}

@@ -1,0 +1,60 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { app } from "../../worker/app.ts";
+import { ConfigError, readConfig } from "../../worker/config.ts";
+
+const read = (overrides: Record<string, unknown>) => () => readConfig({ ...env, ...overrides } as Env);
+
+describe("configuration", () => {
+  it("reads the shipped wrangler.toml defaults", () => {
+    const config = readConfig({ ...env, HEARTBEAT_SECONDS: "15", INGEST_TOKEN: undefined } as Env);
+    expect(config).toMatchObject({
+      retentionSeconds: 3600,
+      heartbeatSeconds: 15,
+      retryMs: 2000,
+      publishIntervalMs: 1000,
+      maxStreamsPerDashboard: 5000,
+      ingestToken: undefined,
+      viewer: null,
+    });
+    expect(config.allowedOrigins).toContain("http://localhost:5173");
+  });
+
+  it("reads TICKET_TTL_SECONDS as the lifetime of new viewer tickets (default 60 s)", async () => {
+    expect(readConfig({ ...env } as Env).ticketTtlSeconds).toBe(60);
+    const viewer = { VIEWER_SECRET: "viewer-secret-0123456789", VIEWER_TOKEN: "viewer-token-0123456789" };
+    for (const [ttl, seconds] of [[undefined, 60], ["5", 5]] as const) {
+      const configured = { ...env, ...viewer, TICKET_TTL_SECONDS: ttl } as Env;
+      expect(await (await app.request("https://dash.test/api/config", {}, configured)).json()).toEqual({ viewerAuth: "ticket", ticketTtlSeconds: seconds });
+      const before = Date.now();
+      const response = await app.request(
+        "https://dash.test/api/tickets",
+        { method: "POST", headers: { Authorization: `Bearer ${viewer.VIEWER_TOKEN}`, "Content-Type": "application/json" }, body: '{"dashboard":"demo"}' },
+        configured,
+      );
+      const { expiresAt } = (await response.json()) as { expiresAt: string };
+      expect(Date.parse(expiresAt) - before).toBeGreaterThanOrEqual(seconds * 1000 - 1000);
+      expect(Date.parse(expiresAt) - before).toBeLessThanOrEqual(seconds * 1000 + 1000);
+    }
+  });
+
+  it.each([
+    [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }, "UPSTASH_REDIS_REST_TOKEN"],
+    [{ UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
+    [{ UPSTASH_REDIS_REST_URL: "not a url", UPSTASH_REDIS_REST_TOKEN: "t" }, "not a URL"],
+    [{ VIEWER_SECRET: "viewer-secret-0123456789" }, "VIEWER_TOKEN"],
+    [{ VIEWER_SECRET: "short", VIEWER_TOKEN: "viewer-token-0123456789" }, "at least 16"],
+    [{ INGEST_TOKEN: "short" }, "INGEST_TOKEN"],
+    [{ ALLOWED_ORIGINS: "*" }, "may not be *"],
+    [{ ALLOWED_ORIGINS: "https://a.example/path" }, "https://a.example"],
+    [{ RETENTION_SECONDS: "an hour" }, "RETENTION_SECONDS"],
+    [{ HEARTBEAT_SECONDS: "0" }, "HEARTBEAT_SECONDS"],
+    [{ TICKET_TTL_SECONDS: "-1" }, "TICKET_TTL_SECONDS"],
+    [{ DASHBOARDS: [] }, "DASHBOARDS"],
+    [{ DASHBOARDS: [{ id: "Bad Id", name: "x" }] }, "Bad Id"],
+    [{ DASHBOARDS: [{ id: "a" }, { id: "a" }] }, "twice"],
+  ])("refuses %j with a message naming it", (overrides, mention) => {
+    expect(read(overrides)).toThrow(ConfigError);
+    expect(read(overrides)).toThrow(mention);
+  });
+});

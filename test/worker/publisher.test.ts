@@ -1,0 +1,33 @@
+import { createScheduledController, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { DashboardStats } from "../../contract/index.ts";
+import worker from "../../worker/index.ts";
+import { simulateSample } from "../../worker/simulator.ts";
+import { getJson, openStream } from "./helpers.ts";
+
+describe("cron publisher", () => {
+  it("publishes a simulated sample per dashboard every interval for the invocation's window", async () => {
+    const stream = await openStream("/api/dashboards/demo/events?history=0");
+    const controller = createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" });
+    // PUBLISH_WINDOW_SECONDS is 3 in tests; two overlapping invocations must not double-publish.
+    await Promise.all([
+      worker.scheduled(controller, env),
+      worker.scheduled(controller, env),
+    ]);
+    const metrics = stream.events.filter((e) => e.event === "metric-update");
+    expect(metrics.length).toBeGreaterThanOrEqual(2);
+    expect(metrics.length).toBeLessThanOrEqual(3);
+    const seconds = metrics.map((e) => JSON.parse(e.data).timestamp as string);
+    expect(new Set(seconds).size).toBe(seconds.length);
+    // Each sample is the simulator's value for its tick, reproducible from the seed.
+    for (const e of metrics) {
+      const data = JSON.parse(e.data);
+      expect(data).toEqual(simulateSample(env.SIMULATION_SEED, "demo", Date.parse(data.timestamp)));
+    }
+    for (const id of ["checkout-api", "edge-cache", "t40"]) {
+      const { body } = await getJson<DashboardStats>(`/api/dashboards/${id}/stats`);
+      expect(body.eventsPublished).toBeGreaterThanOrEqual(metrics.length);
+    }
+    await stream.close();
+  });
+});

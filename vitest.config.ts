@@ -1,0 +1,95 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Short intervals so heartbeat and publisher tests run in seconds.
+const testBindings = {
+  HEARTBEAT_SECONDS: "1",
+  PUBLISH_WINDOW_SECONDS: "3",
+  INGEST_TOKEN: "test-ingest-token-0123456789",
+  // The shipped dashboards plus one per test, so tests never share a stream.
+  DASHBOARDS: [
+    { id: "demo", name: "Demo" },
+    { id: "checkout-api", name: "Checkout API" },
+    { id: "edge-cache", name: "Edge cache" },
+    ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}` })),
+  ],
+};
+const workerTests = "test/worker/**/*.test.ts";
+
+// Worker and Durable Object code runs inside workerd, once with the default event log (Durable
+// Object SQLite), once with the Upstash log against the real redis-server at 127.0.0.1:6379
+// (through the local Upstash REST bridge, started by the globalSetup) and once with viewers
+// on relay objects;
+// tooling that is itself Node (the Upstash bridge, the deploy dry-run, browser tests, the
+// wrangler dev end-to-end tests) runs in Node.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: testBindings },
+          }),
+        ],
+        test: { name: "workers", include: [workerTests], testTimeout: 20_000 },
+      },
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...testBindings,
+                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+                UPSTASH_KEY_PREFIX: inject("upstashKeyPrefix"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers-upstash",
+          include: [workerTests, "test/worker-upstash/**/*.test.ts"],
+          // Configuration parsing does not depend on the event log, and its cases assume an env
+          // without Upstash credentials.
+          exclude: ["test/worker/config.test.ts"],
+          globalSetup: ["test/setup/upstash.global.ts"],
+          setupFiles: ["test/setup/upstash-file-prefix.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // The same viewer-facing suites with every viewer placed on one of 3 relay objects
+        // (RELAYS_PER_DASHBOARD), plus the relay tests themselves. 3 × 16 streams hold the
+        // 40 of the fan-out test; the relay cap test fills them.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ...testBindings, RELAYS_PER_DASHBOARD: "3", STREAMS_PER_RELAY: "16" } },
+          }),
+        ],
+        test: {
+          name: "workers-relay",
+          include: [
+            ...["stream-basics", "wire-format", "fanout", "resume", "api", "retention", "slow-consumer"].map((t) => `test/worker/${t}.test.ts`),
+            "test/worker-relay/**/*.test.ts",
+          ],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: { name: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        // The Vue client's stream composable against a real local SSE server (web/).
+        test: { name: "web", include: ["test/web/**/*.test.ts"], environment: "node", testTimeout: 20_000 },
+      },
+      {
+        // Headless Chromium (Debian's /usr/bin/chromium) on the built site behind
+        // `wrangler pages dev` + `wrangler dev`, and on the Vite dev server.
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 },
+      },
+    ],
+  },
+});

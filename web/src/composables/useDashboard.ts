@@ -1,0 +1,378 @@
+// One dashboard's live state: the SSE stream (through useEventStream), the rolling series the
+// charts draw, the alert feed, and a single view state for the header and the banners. When the
+// Worker wants viewer tickets (GET /api/config), every connection the stream opens itself first
+// trades the viewer token (asked for once, kept in sessionStorage) for a ticket.
+import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+import {
+  compareEventIds,
+  EVENT,
+  METRICS,
+  parseEventId,
+  STREAM_QUERY,
+  type Alert,
+  type ClientConfig,
+  type Dashboard,
+  type EventId,
+  type Gap,
+  type MetricName,
+  type MetricUpdate,
+} from "../../../contract/index.ts";
+import { diagnose, eventsUrl, fetchClientConfig, requestTicket } from "../lib/api.ts";
+import { RollingSeries } from "../lib/series.ts";
+import { useEventStream, type EventSourceConstructor } from "./useEventStream.ts";
+
+export type StreamEvents = {
+  [EVENT.metric]: MetricUpdate;
+  [EVENT.alert]: Alert;
+  [EVENT.gap]: Gap;
+};
+
+export type ViewState =
+  | "idle"
+  | "connecting"
+  | "waiting"
+  | "live"
+  | "reconnecting"
+  | "unreachable"
+  | "refused"
+  | "not-found"
+  | "auth"
+  | "paused";
+
+export interface AlertItem extends Alert {
+  id: string;
+  /** Received as it happened, not replayed from history. */
+  live: boolean;
+}
+
+/** Longest chart window: what the series keep. */
+export const MAX_WINDOW_SECONDS = 15 * 60;
+const MAX_ALERTS = 200;
+/** Alerts younger than this are news (announced); older ones are history being replayed. */
+const LIVE_ALERT_MS = 30_000;
+/** While the EventSource retries by itself for this long, ask the server whether it is there. */
+const DIAGNOSE_AFTER_MS = 5_000;
+const DEBUG_MAX_IDS = 10_000;
+/** sessionStorage key of the viewer token: this tab only, never in a URL. */
+const TOKEN_KEY = "rtd.viewerToken";
+
+export interface DashboardDebug {
+  /** Every event id received on the current stream (since the last URL change), in order, duplicates included. */
+  ids: string[];
+  states: ViewState[];
+  duplicates: number;
+  streamUrls: string[];
+}
+
+export interface UseDashboardOptions {
+  eventSource?: EventSourceConstructor;
+}
+
+export function useDashboard(
+  dashboard: Ref<string | null>,
+  metrics: Ref<readonly MetricName[]>,
+  windowSeconds: Ref<number>,
+  options: UseDashboardOptions = {},
+) {
+  const series = Object.fromEntries(METRICS.map((m) => [m, new RollingSeries(MAX_WINDOW_SECONDS + 30)])) as Record<MetricName, RollingSeries>;
+  /** Bumped at most once per frame after new samples: what charts watch. */
+  const frame = ref(0);
+  const latest = shallowRef<MetricUpdate | null>(null);
+  const lastEventTime = ref<number | null>(null);
+  const eventCount = ref(0);
+  const alerts = shallowRef<AlertItem[]>([]);
+  /** Latest non-resolved alert per metric. */
+  const activeAlerts = shallowRef<Partial<Record<MetricName, AlertItem>>>({});
+  const announcement = ref("");
+  const gap = ref<Gap | null>(null);
+  const dashboards = ref<Dashboard[]>([]);
+  const unreachable = ref(false);
+  const refused = ref(false);
+  const notFound = ref<string | null>(null);
+  /** Ticket mode and no usable viewer token: the page asks for one. */
+  const tokenNeeded = ref(false);
+  const tokenError = ref<string | null>(null);
+
+  const debug: DashboardDebug = { ids: [], states: [], duplicates: 0, streamUrls: [] };
+  (globalThis as { __dashboardDebug?: DashboardDebug }).__dashboardDebug = debug;
+
+  // History covers the widest window asked for since the stream started: a wider window
+  // restarts the stream to fill the chart at once; a narrower one just zooms.
+  const historySeconds = ref(windowSeconds.value);
+  watch(windowSeconds, (w) => {
+    if (w > historySeconds.value) historySeconds.value = w;
+  });
+  watch([dashboard, () => metrics.value.join(",")], () => (historySeconds.value = windowSeconds.value), { flush: "sync" });
+
+  const url = computed(() => {
+    const id = dashboard.value;
+    if (!id || notFound.value === id || metrics.value.length === 0) return null;
+    const all = metrics.value.length === METRICS.length;
+    return eventsUrl(id, {
+      [STREAM_QUERY.history]: String(historySeconds.value),
+      [STREAM_QUERY.metrics]: all ? undefined : metrics.value.join(","),
+    });
+  });
+
+  let lastKey: EventId | null = null;
+  let generation = 0;
+  function reset(): void {
+    generation++;
+    lastKey = null;
+    for (const s of Object.values(series)) s.clear();
+    latest.value = null;
+    lastEventTime.value = null;
+    eventCount.value = 0;
+    alerts.value = [];
+    activeAlerts.value = {};
+    gap.value = null;
+    unreachable.value = false;
+    refused.value = false;
+    debug.ids.length = 0;
+    debug.duplicates = 0;
+    requestFrame();
+  }
+  // Sync: the store is empty before the new stream (or a stale one) can deliver anything.
+  watch(url, (next) => {
+    reset();
+    if (next) debug.streamUrls.push(next);
+  }, { flush: "sync" });
+  if (url.value) debug.streamUrls.push(url.value);
+
+  /** Records the id; false for an id not after the last one (a duplicate or a replay overlap). */
+  function accept(id: string): boolean {
+    if (debug.ids.length >= DEBUG_MAX_IDS) debug.ids.splice(0, debug.ids.length - DEBUG_MAX_IDS + 1);
+    debug.ids.push(id);
+    const key = parseEventId(id);
+    if (!key) return true;
+    if (lastKey && compareEventIds(key, lastKey) <= 0) {
+      debug.duplicates++;
+      return false;
+    }
+    lastKey = key;
+    return true;
+  }
+
+  let frameScheduled = false;
+  function requestFrame(): void {
+    if (frameScheduled) return;
+    frameScheduled = true;
+    const run = () => {
+      frameScheduled = false;
+      frame.value++;
+    };
+    if (typeof requestAnimationFrame === "function" && !globalThis.document?.hidden) requestAnimationFrame(run);
+    else setTimeout(run, 50);
+  }
+
+  let diagnoseTimer: ReturnType<typeof setTimeout> | null = null;
+  function clearDiagnosis(): void {
+    if (diagnoseTimer !== null) clearTimeout(diagnoseTimer);
+    diagnoseTimer = null;
+  }
+  async function runDiagnosis(fatal: boolean): Promise<void> {
+    const id = dashboard.value;
+    const gen = generation;
+    if (!id) return;
+    const result = await diagnose(id);
+    if (gen !== generation || id !== dashboard.value || stream.status.value === "open") return;
+    if (result.kind === "unreachable") {
+      unreachable.value = true;
+      return;
+    }
+    unreachable.value = false;
+    dashboards.value = result.dashboards;
+    if (result.kind === "not-found") {
+      // The URL becomes null: the stream closes, and opens again for the next dashboard chosen.
+      notFound.value = id;
+    } else if (fatal) {
+      refused.value = true; // reachable, exists, and still the stream failed (busy, auth…)
+    }
+  }
+
+  // ---- viewer tickets ---------------------------------------------------------------------
+  let configRequest: Promise<ClientConfig> | null = null;
+  /** GET /api/config once (again only if it failed); started at once, alongside the list. */
+  const clientConfig = () =>
+    (configRequest ??= fetchClientConfig().catch((error: unknown) => {
+      configRequest = null;
+      throw error;
+    }));
+  clientConfig().catch(() => {}); // the stream's resolve reports a failure
+  const storage = (() => {
+    try {
+      return globalThis.sessionStorage ?? null;
+    } catch {
+      return null; // storage blocked: the token lives in memory only
+    }
+  })();
+  let viewerToken = storage?.getItem(TOKEN_KEY) || null;
+  let tokenWaiter: ((token: string) => void) | null = null;
+  let ticketTtlMs = 60_000;
+  /** When the ticket of the current connection arrived. */
+  let ticketAt: number | null = null;
+
+  /** Stores the token the user typed and lets a stream waiting for it go on. */
+  function submitToken(value: string): void {
+    const token = value.trim();
+    if (!token) {
+      tokenError.value = "Enter the viewer token.";
+      return;
+    }
+    viewerToken = token;
+    try {
+      storage?.setItem(TOKEN_KEY, token);
+    } catch {
+      // full or blocked: kept in memory for this page
+    }
+    tokenError.value = null;
+    tokenWaiter?.(token);
+    tokenWaiter = null;
+  }
+
+  /**
+   * Before each connection the stream opens itself: in ticket mode, a fresh ticket for this
+   * dashboard in `?ticket=`. Waits (without failing) while there is no token; a refused token is
+   * forgotten and asked for again. Anything else that fails is a fatal failure (backoff).
+   */
+  async function resolveStreamUrl(target: string): Promise<string> {
+    const id = dashboard.value!;
+    const config = await clientConfig();
+    if (config.viewerAuth !== "ticket") return target;
+    ticketTtlMs = config.ticketTtlSeconds * 1000;
+    for (;;) {
+      const token =
+        viewerToken ??
+        (await new Promise<string>((resolve) => {
+          tokenNeeded.value = true;
+          tokenWaiter = resolve; // a superseded resolve waits forever and is dropped
+        }));
+      const ticket = await requestTicket(id, token).catch((error: unknown) => {
+        tokenNeeded.value = false; // not the token's fault: show the stream's state (unreachable…)
+        throw error;
+      });
+      if (ticket) {
+        tokenNeeded.value = false;
+        tokenError.value = null;
+        ticketAt = Date.now();
+        return `${target}${target.includes("?") ? "&" : "?"}${STREAM_QUERY.ticket}=${encodeURIComponent(ticket.ticket)}`;
+      }
+      if (viewerToken === token) {
+        viewerToken = null;
+        storage?.removeItem(TOKEN_KEY);
+      }
+      tokenError.value = "That viewer token was not accepted.";
+    }
+  }
+
+  const stream = useEventStream<StreamEvents>(url, {
+    eventSource: options.eventSource,
+    resolveUrl: resolveStreamUrl,
+    pauseWhenHidden: true,
+    hiddenGraceMs: 5 * 60_000,
+    retry: { maxAttempts: 10, baseMs: 1000, maxMs: 30_000, jitter: 0.5 },
+    on: {
+      [EVENT.metric]: (sample, message) => {
+        if (!accept(message.lastEventId)) return;
+        const ms = Date.parse(sample.timestamp);
+        const t = ms / 1000;
+        for (const m of METRICS) {
+          const value = sample[m];
+          if (typeof value === "number") series[m].push(t, value);
+        }
+        latest.value = sample;
+        lastEventTime.value = ms;
+        eventCount.value++;
+        requestFrame();
+      },
+      [EVENT.alert]: (alert, message) => {
+        if (!accept(message.lastEventId)) return;
+        const item: AlertItem = { ...alert, id: message.lastEventId, live: Date.now() - Date.parse(alert.timestamp) < LIVE_ALERT_MS };
+        alerts.value = [item, ...alerts.value].slice(0, MAX_ALERTS);
+        const active = { ...activeAlerts.value };
+        if (alert.level === "resolved") delete active[alert.metric];
+        else active[alert.metric] = item;
+        activeAlerts.value = active;
+        if (item.live && alert.level === "critical") announcement.value = `Critical alert: ${alert.message}`;
+        lastEventTime.value = Math.max(lastEventTime.value ?? 0, Date.parse(alert.timestamp));
+        eventCount.value++;
+      },
+      [EVENT.gap]: (g) => {
+        gap.value = g;
+        for (const s of Object.values(series)) s.break();
+        requestFrame();
+      },
+    },
+    onOpen: () => {
+      clearDiagnosis();
+      unreachable.value = false;
+      refused.value = false;
+    },
+    onError: ({ fatal, failures, error }) => {
+      if (fatal) {
+        clearDiagnosis();
+        // A stream refused once its ticket's time is up: expired, the next try has a fresh one.
+        const expired = error === undefined && failures === 1 && ticketAt !== null && Date.now() - ticketAt >= ticketTtlMs - 1000;
+        void runDiagnosis(!expired);
+      } else if (diagnoseTimer === null) {
+        diagnoseTimer = setTimeout(() => {
+          diagnoseTimer = null;
+          if (stream.status.value !== "open") void runDiagnosis(false);
+        }, DIAGNOSE_AFTER_MS);
+      }
+    },
+  });
+
+  const state = computed<ViewState>(() => {
+    const id = dashboard.value;
+    if (!id) return "idle";
+    if (notFound.value === id) return "not-found";
+    if (tokenNeeded.value) return "auth";
+    if (stream.paused.value) return "paused";
+    const status = stream.status.value;
+    if (status === "open") return eventCount.value > 0 ? "live" : "waiting";
+    if (unreachable.value) return "unreachable";
+    if (refused.value) return "refused";
+    if (status === "connecting") return stream.reconnecting.value ? "reconnecting" : "connecting";
+    return "idle";
+  });
+  watch(state, (s) => debug.states.push(s), { immediate: true, flush: "sync" });
+
+  /** After giving up, a browser coming back online is worth another try. */
+  const onOnline = () => {
+    if (stream.gaveUp.value) stream.reconnect();
+  };
+  globalThis.addEventListener?.("online", onOnline);
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      clearDiagnosis();
+      globalThis.removeEventListener?.("online", onOnline);
+    });
+  }
+
+  return {
+    stream,
+    state,
+    series,
+    frame,
+    latest,
+    lastEventTime,
+    eventCount,
+    alerts,
+    activeAlerts,
+    announcement,
+    gap,
+    dashboards,
+    historySeconds,
+    /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
+    auth: { needed: tokenNeeded, error: tokenError, submit: submitToken },
+    dismissGap: () => (gap.value = null),
+    /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
+    retry: () => {
+      notFound.value = null;
+      unreachable.value = false;
+      refused.value = false;
+      stream.reconnect();
+    },
+  };
+}

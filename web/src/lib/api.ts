@@ -1,0 +1,59 @@
+// The JSON side of the API. Always relative URLs: in production the Pages Function forwards
+// /api/* to the Worker, in development Vite's proxy does, so the page is always same-origin.
+import type { ClientConfig, Dashboard, Ticket } from "../../../contract/index.ts";
+
+export const API_BASE = "/api";
+
+export function eventsUrl(dashboard: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, value);
+  const qs = query.toString();
+  return `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/events${qs ? `?${qs}` : ""}`;
+}
+
+async function getJson(path: string, timeoutMs: number): Promise<unknown> {
+  const response = await fetch(API_BASE + path, { cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${API_BASE}${path}: ${response.status}`);
+  return response.json();
+}
+
+export async function fetchDashboards(timeoutMs = 5000): Promise<Dashboard[]> {
+  const list = await getJson("/dashboards", timeoutMs);
+  if (!Array.isArray(list)) throw new Error("GET /api/dashboards: not a list");
+  return list as Dashboard[];
+}
+
+/** `GET /api/config`: whether streams need a ticket. */
+export const fetchClientConfig = (timeoutMs = 5000) => getJson("/config", timeoutMs) as Promise<ClientConfig>;
+
+/**
+ * `POST /api/tickets` for one dashboard, with the viewer token in the Authorization header
+ * (never in a URL). Null when the token was refused (401); throws for anything else.
+ */
+export async function requestTicket(dashboard: string, token: string, timeoutMs = 5000): Promise<Ticket | null> {
+  const response = await fetch(`${API_BASE}/tickets`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ dashboard }),
+    cache: "no-store",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (response.status === 401) return null;
+  if (!response.ok) throw new Error(`POST /api/tickets: ${response.status}`);
+  return (await response.json()) as Ticket;
+}
+
+export type Diagnosis = { kind: "ok"; dashboards: Dashboard[] } | { kind: "not-found"; dashboards: Dashboard[] } | { kind: "unreachable" };
+
+/**
+ * Why did a stream fail? An EventSource never says (no status, no body), so ask the list:
+ * unreachable when it cannot be fetched, not found when the dashboard is not in it.
+ */
+export async function diagnose(dashboard: string): Promise<Diagnosis> {
+  try {
+    const dashboards = await fetchDashboards();
+    return { kind: dashboards.some((d) => d.id === dashboard) ? "ok" : "not-found", dashboards };
+  } catch {
+    return { kind: "unreachable" };
+  }
+}
