@@ -14,6 +14,8 @@ import { StreamClient } from "./stream-client.ts";
 /** Recent events kept in memory so history and resume rarely touch the log (or the dashboard). */
 export const WINDOW_MS = 15 * 60_000;
 export const WINDOW_MAX_ENTRIES = 4000;
+/** Most events written to a stream as one chunk (≈ 10 KB of metric updates). */
+export const BROADCAST_SLICE = 50;
 
 /** An event as the objects hold it in memory: the log entry plus its parsed id and frame cache. */
 export interface Entry extends LogEntry {
@@ -186,6 +188,15 @@ export class Fanout {
 
   /** Sends `entries` to every live stream; returns the number of deliveries. */
   broadcast(entries: Entry[]): number {
+    if (entries.length <= BROADCAST_SLICE) return this.broadcastSlice(entries);
+    // A large batch (a burst of ingest, or the backlog after a log outage) goes out in slices,
+    // so a viewer that is behind holds a bounded amount and loses whole old slices, not memory.
+    let delivered = 0;
+    for (let i = 0; i < entries.length; i += BROADCAST_SLICE) delivered += this.broadcastSlice(entries.slice(i, i + BROADCAST_SLICE));
+    return delivered;
+  }
+
+  private broadcastSlice(entries: Entry[]): number {
     let delivered = 0;
     for (const group of this.groups.values()) {
       const chunks: Uint8Array[] = [];

@@ -1,6 +1,6 @@
 // One open SSE stream. Writes are synchronous enqueues of shared bytes; a client whose
 // socket is not draining gets a small bounded queue instead of unbounded memory, loses its
-// oldest metric frames first, and is cut off if it stays stuck.
+// oldest metric frames first, and is cut off if it stops reading for too long.
 import type { MetricFilter } from "./filter.ts";
 
 /** Bytes the runtime may hold for a stream before we stop enqueueing and start queueing. */
@@ -47,6 +47,7 @@ export class StreamClient {
 
   write(bytes: Uint8Array, droppable: boolean): void {
     if (this.closed) return;
+    if (this.pending.length > 0) this.drain(Date.now());
     if (this.pending.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
       this.controller.enqueue(bytes);
       return;
@@ -67,7 +68,8 @@ export class StreamClient {
   tick(heartbeat: Uint8Array, now: number): void {
     if (this.closed) return;
     if (this.pending.length > 0) {
-      if (now - this.stuckSince >= this.stuckAfterMs) this.fail("slow consumer");
+      this.drain(now);
+      if (this.pending.length > 0 && now - this.stuckSince >= this.stuckAfterMs) this.fail("slow consumer");
       return;
     }
     if ((this.controller.desiredSize ?? 0) > 0) this.controller.enqueue(heartbeat);
@@ -100,11 +102,19 @@ export class StreamClient {
     this.onClose(this);
   }
 
-  private drain(): void {
+  /**
+   * Moves queued frames into the runtime's buffer as far as the viewer has made room. Called on
+   * pull, and again on every write and tick: workerd pulls only once its buffer is empty, and a
+   * slow viewer that reads a little at a time is behind, not stuck.
+   */
+  private drain(now = Date.now()): void {
+    let moved = false;
     while (this.pending.length > 0 && (this.controller.desiredSize ?? 0) > 0) {
       const next = this.pending.shift()!;
       this.pendingBytes -= next.bytes.byteLength;
       this.controller.enqueue(next.bytes);
+      moved = true;
     }
+    if (moved) this.stuckSince = now;
   }
 }
