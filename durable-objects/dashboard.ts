@@ -25,6 +25,7 @@ import {
   Fanout,
   framesFor,
   gapFrame,
+  historySince,
   idOrNull,
   toEntry,
   toLogEntry,
@@ -374,8 +375,9 @@ export class DashboardObject extends DurableObject<Env> {
   }
 
   /** Writes history (or what a resuming client missed), then makes the client live. */
-  private async catchUp(client: StreamClient, { rawResume, historySeconds }: StreamRequest): Promise<void> {
-    const part = await this.fromLog(rawResume, { historySeconds }, () => client.closed);
+  private async catchUp(client: StreamClient, { rawResume, historySeconds, openedAt }: StreamRequest): Promise<void> {
+    const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
+    const part = await this.fromLog(rawResume, sinceMs, () => client.closed);
     if (!part || client.closed) return;
     // From memory, synchronously up to the moment the client turns live: no gap, no repeat.
     const out: Uint8Array[] = [];
@@ -390,7 +392,7 @@ export class DashboardObject extends DurableObject<Env> {
    * Last-Event-ID and `history` would be sent before going live, and the id it would go live at.
    */
   async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
-    const part = (await this.fromLog(lastEventId, { sinceMs }, () => false, REPLAY_LIMIT))!;
+    const part = (await this.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
     // Synchronously from here on: `through` is exactly what the entries reach.
     let entries = part.logged;
     let through = this.lastCommitted;
@@ -410,7 +412,7 @@ export class DashboardObject extends DurableObject<Env> {
    */
   private async fromLog(
     rawResume: string | null,
-    history: { historySeconds: number } | { sinceMs: number },
+    requestedSinceMs: number,
     cancelled: () => boolean,
     limit = Infinity,
   ): Promise<LogPart | null> {
@@ -418,7 +420,7 @@ export class DashboardObject extends DurableObject<Env> {
     let after = parseEventId(rawResume); // malformed: a fresh connect
     this.trimWindow(); // drop what aged out of retention since the last publish
     const retained = Date.now() - this.config.retentionSeconds * 1000;
-    const sinceMs = "sinceMs" in history ? Math.max(history.sinceMs, retained) : Date.now() - Math.min(history.historySeconds, this.config.retentionSeconds) * 1000;
+    const sinceMs = Math.max(requestedSinceMs, retained);
     let gap: Gap | null = null;
 
     if (after) {

@@ -54,6 +54,14 @@ export function windowCovers(coveredAfter: EventId | null, after: EventId | null
   return coveredAfter.ms < sinceMs;
 }
 
+/**
+ * The first millisecond of "the last `seconds` seconds" before `at`, clamped to retention.
+ * Strictly after `at - seconds`, so `history=0` sends nothing, even an event from that very millisecond.
+ */
+export function historySince(at: number, seconds: number, retentionSeconds: number): number {
+  return at - Math.min(seconds, retentionSeconds) * 1000 + 1;
+}
+
 /** How many entries at the front of `window` have aged out (older than `minMs`, or too many). */
 export function agedOut(window: Entry[], minMs: number): number {
   let drop = 0;

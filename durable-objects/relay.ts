@@ -16,7 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { compareEventIds, parseEventId, type EventId, type Gap } from "../contract/index.ts";
 import { readConfig, type Config } from "../worker/config.ts";
 import type { DashboardObject, DeliverBatch, RelayReport, ReplayRequest } from "./dashboard.ts";
-import { agedOut, Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, windowCovers, WINDOW_MS, type Entry, type StreamRequest } from "./fanout.ts";
+import { agedOut, Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, windowCovers, WINDOW_MS, type Entry, type StreamRequest } from "./fanout.ts";
 import { concatBytes } from "./sse.ts";
 import type { StreamClient } from "./stream-client.ts";
 
@@ -96,7 +96,7 @@ export class RelayObject extends DurableObject<Env> {
   /** History or what a resume missed, then live: the same bytes the dashboard object would send. */
   private async catchUp(client: StreamClient, { rawResume, historySeconds, openedAt }: StreamRequest): Promise<void> {
     // `history` counts back from when the viewer connected, not from when the relay got ready.
-    const sinceMs = openedAt - Math.min(historySeconds, this.config.retentionSeconds) * 1000;
+    const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
     await this.ready;
     if (client.closed) return;
     this.trimWindow();

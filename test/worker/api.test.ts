@@ -1,7 +1,8 @@
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ApiError, Dashboard, DashboardStats, Health } from "../../contract/index.ts";
-import { getJson, openStream, publish, publishMany, sample, sleep } from "./helpers.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard.ts";
+import { getJson, openStream, publish, publishMany, sample, sleep, streamOf, stub } from "./helpers.ts";
 
 describe("JSON API", () => {
   it("lists the dashboards, demo among them", async () => {
@@ -116,6 +117,21 @@ describe("history", () => {
     expect((await none.waitFor(1)).map((e) => e.id)).toEqual(live);
     expect((await short.waitFor(3)).map((e) => e.id)).toEqual([...recent, ...live]);
     await Promise.all([short.close(), long.close(), none.close()]);
+  });
+
+  it("history=0 sends nothing old, not even an event from the same millisecond", async () => {
+    // Inside the object the clock stands still until I/O, so (with the log in the object's own
+    // storage) the publish and the connect below happen in the same millisecond, as they can under load.
+    const { before, response } = await runInDurableObject(stub("t33"), async (obj: DashboardObject) => {
+      const published = await obj.publish({ samples: [sample()] });
+      const res = await obj.fetch(new Request("https://dash.test/api/dashboards/t33/events?history=0"));
+      return { before: published.ids, response: res };
+    });
+    const stream = await streamOf(response);
+    const live = await publishMany("t33", 1);
+    expect((await stream.waitFor(1)).map((e) => e.id)).toEqual(live);
+    expect(live).not.toEqual(before);
+    await stream.close();
   });
 
   it("defaults to 60 seconds and clamps to retention", async () => {

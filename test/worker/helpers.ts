@@ -17,8 +17,12 @@ export interface OpenStream {
 }
 
 export async function openStream(path: string, headers: Record<string, string> = {}): Promise<OpenStream> {
-  const response = await SELF.fetch(`https://dash.test${path}`, { headers });
-  if (!response.ok || !response.body) throw new Error(`stream ${path}: ${response.status} ${await response.text()}`);
+  return streamOf(await SELF.fetch(`https://dash.test${path}`, { headers }), path);
+}
+
+/** Reads an SSE response (from the Worker, or from an object directly). */
+export async function streamOf(response: Response, what = response.url): Promise<OpenStream> {
+  if (!response.ok || !response.body) throw new Error(`stream ${what}: ${response.status} ${await response.text()}`);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let raw = "";
