@@ -124,6 +124,7 @@ describe("history", () => {
     // storage) the publish and the connect below happen in the same millisecond, as they can under load.
     const { before, response } = await runInDurableObject(stub("t33"), async (obj: DashboardObject) => {
       const published = await obj.publish({ samples: [sample()] });
+      await (obj as unknown as { chain: Promise<void> }).chain; // committed, with a remote log too
       const res = await obj.fetch(new Request("https://dash.test/api/dashboards/t33/events?history=0"));
       return { before: published.ids, response: res };
     });

@@ -4,7 +4,7 @@ import { SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareEventIds, EVENT, METRICS, parseEventId, type IngestResult } from "../../contract/index.ts";
-import { openStream, publishMany, type OpenStream } from "./helpers.ts";
+import { committed, openStream, publishMany, type OpenStream } from "./helpers.ts";
 
 const TOKEN = "test-ingest-token-0123456789";
 const DASH = "t32";
@@ -73,6 +73,7 @@ let accepted = 0;
 
 beforeAll(async () => {
   const [first] = await publishMany(DASH, 1);
+  await committed(DASH); // history=0 below must not see it live
   watchers = await Promise.all([
     openStream(`/api/dashboards/${DASH}/events?history=0`),
     openStream(`/api/dashboards/${DASH}/events?history=0&metrics=cpu,errorRate`),

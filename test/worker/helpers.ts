@@ -1,5 +1,5 @@
 // Test helpers that read real SSE bytes from the Worker running in workerd.
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { MetricSample } from "../../contract/index.ts";
 
@@ -109,6 +109,14 @@ export async function publishMany(dashboard: string, count: number): Promise<str
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push(...(await publish(dashboard, sample({ rps: 1000 + i }))));
   return ids;
+}
+
+/**
+ * Resolves once everything `dashboard` has accepted is committed (in the log, sent to viewers).
+ * With a remote log, publish answers before that: a stream opened in between gets those events live.
+ */
+export async function committed(dashboard: string): Promise<void> {
+  await runInDurableObject(stub(dashboard), (obj) => (obj as unknown as { chain: Promise<void> }).chain);
 }
 
 export async function getJson<T = unknown>(path: string): Promise<{ status: number; body: T; headers: Headers }> {

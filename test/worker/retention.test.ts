@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DashboardObject } from "../../durable-objects/dashboard.ts";
 import type { Config } from "../../worker/config.ts";
-import { openStream, publishMany, sleep, stub } from "./helpers.ts";
+import { committed, openStream, publishMany, sleep, stub } from "./helpers.ts";
 
 describe("retention", () => {
   it("is enforced by the object itself: old events are trimmed, and resuming from one says so", async () => {
@@ -20,7 +20,7 @@ describe("retention", () => {
     const kept = await publishMany("t22", 2);
     // With a remote log a publish returns once its outbox is durable; wait for the append and
     // the trim that follows it.
-    await runInDurableObject(stub("t22"), (obj: DashboardObject) => (obj as unknown as { chain: Promise<void> }).chain);
+    await committed("t22");
     const stream = await openStream("/api/dashboards/t22/events", { "Last-Event-ID": old[0]! });
     const [gap, ...rest] = await stream.waitFor(3);
     expect(gap!.event).toBe("gap");
