@@ -21,7 +21,6 @@ import { evaluateAlerts, type AlertState } from "../worker/alerts.ts";
 import { readConfig, type Config } from "../worker/config.ts";
 import type { EventLog, LogEntry } from "./event-log.ts";
 import {
-  agedOut,
   Fanout,
   framesFor,
   gapFrame,
@@ -29,12 +28,12 @@ import {
   idOrNull,
   toEntry,
   toLogEntry,
-  windowCovers,
   WINDOW_MS,
   type Entry,
   type StreamRequest,
 } from "./fanout.ts";
 import { createEventLog } from "./log-factory.ts";
+import { RecentWindow } from "./recent-window.ts";
 import type { RelayObject } from "./relay.ts";
 import type { StreamClient } from "./stream-client.ts";
 
@@ -157,9 +156,8 @@ export class DashboardObject extends DurableObject<Env> {
   private lastCommitted: EventId | null = null;
   private health: EventLogHealth;
 
-  /** Recent committed events, ascending; holds every event with id > `coveredAfter`. */
-  private window: Entry[] = [];
-  private coveredAfter: EventId | null = null;
+  /** Recent committed events: 15 minutes, or less when retention is shorter. */
+  private readonly window = new RecentWindow(() => Math.min(WINDOW_MS, this.config.retentionSeconds * 1000));
   private windowLoad: Promise<void> | null = null;
 
   /** The streams this object holds itself (viewers not placed on relays). */
@@ -206,7 +204,7 @@ export class DashboardObject extends DurableObject<Env> {
         .filter((e) => !committed || compareEventIds(e.key, committed) > 0);
       const assigned = parseEventId(this.state.lastId);
       this.lastAssigned = assigned && (!committed || compareEventIds(assigned, committed) > 0) ? assigned : committed;
-      this.lastCommitted = this.coveredAfter = committed;
+      this.lastCommitted = this.window.coveredAfter = committed;
       if (this.outbox.length > 0) this.scheduleRetry();
     });
   }
@@ -307,8 +305,7 @@ export class DashboardObject extends DurableObject<Env> {
     const prev = this.lastCommitted;
     this.lastCommitted = entries[entries.length - 1]!.key;
     this.lastCommitAt = Date.now();
-    this.window.push(...entries);
-    this.trimWindow();
+    this.window.push(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.relays.size > 0) this.push(prev, entries);
   }
@@ -334,18 +331,6 @@ export class DashboardObject extends DurableObject<Env> {
         },
       );
     }
-  }
-
-  /** How far back the window reaches: 15 minutes, or less when retention is shorter. */
-  private get windowMs(): number {
-    return Math.min(WINDOW_MS, this.config.retentionSeconds * 1000);
-  }
-
-  private trimWindow(): void {
-    const drop = agedOut(this.window, Date.now() - this.windowMs);
-    if (drop === 0) return;
-    this.coveredAfter = this.window[drop - 1]!.key;
-    this.window.splice(0, drop);
   }
 
   /** Picks up events another writer appended to the log (only while someone is watching). */
@@ -383,7 +368,7 @@ export class DashboardObject extends DurableObject<Env> {
     const out: Uint8Array[] = [];
     if (part.gap) out.push(gapFrame(part.gap));
     framesFor(part.logged, client.filter, out);
-    framesFor(this.fromWindow(part.after, part.sinceMs), client.filter, out);
+    framesFor(this.window.since(part.after, part.sinceMs), client.filter, out);
     this.state.delivered += this.fanout.goLive(client, out);
   }
 
@@ -396,7 +381,7 @@ export class DashboardObject extends DurableObject<Env> {
     // Synchronously from here on: `through` is exactly what the entries reach.
     let entries = part.logged;
     let through = this.lastCommitted;
-    if (part.complete) entries = entries.concat(this.fromWindow(part.after, part.sinceMs));
+    if (part.complete) entries = entries.concat(this.window.since(part.after, part.sinceMs));
     else through = part.after;
     const more = !part.complete || entries.length > REPLAY_LIMIT;
     if (entries.length > REPLAY_LIMIT) {
@@ -418,7 +403,7 @@ export class DashboardObject extends DurableObject<Env> {
   ): Promise<LogPart | null> {
     await this.ensureWindow();
     let after = parseEventId(rawResume); // malformed: a fresh connect
-    this.trimWindow(); // drop what aged out of retention since the last publish
+    this.window.trim(); // drop what aged out of retention since the last publish
     const retained = Date.now() - this.config.retentionSeconds * 1000;
     const sinceMs = Math.max(requestedSinceMs, retained);
     let gap: Gap | null = null;
@@ -428,7 +413,7 @@ export class DashboardObject extends DurableObject<Env> {
         // An id this dashboard never issued (its log was reset): say so, then send history.
         gap = { lastEventId: rawResume!, oldestId: null, message: "unknown event id; sending recent history instead" };
         after = null;
-      } else if (!windowCovers(this.coveredAfter, after, sinceMs)) {
+      } else if (!this.window.covers(after, sinceMs)) {
         // Only a resume point older than the window can have lost events to trimming; the
         // common reconnect is served from memory without touching the log (even while it is down).
         const trimmed = parseEventId(await this.log.trimmedThrough());
@@ -442,7 +427,7 @@ export class DashboardObject extends DurableObject<Env> {
     // From the log: whatever the window does not cover.
     const logged: Entry[] = [];
     let complete = true;
-    while (!windowCovers(this.coveredAfter, after, sinceMs)) {
+    while (!this.window.covers(after, sinceMs)) {
       if (logged.length >= limit) {
         complete = false;
         break;
@@ -451,23 +436,13 @@ export class DashboardObject extends DurableObject<Env> {
       if (cancelled()) return null;
       for (const raw of page) {
         const e = toEntry(raw);
-        if (this.coveredAfter && compareEventIds(e.key, this.coveredAfter) > 0) break;
+        if (this.window.holds(e.key)) break;
         after = e.key;
         logged.push(e);
       }
       if (page.length < LOG_PAGE) break;
     }
     return { gap, logged, after, sinceMs, complete };
-  }
-
-  /** Window entries after `after` (or, without it, since `sinceMs`). */
-  private fromWindow(after: EventId | null, sinceMs: number): Entry[] {
-    const out: Entry[] = [];
-    for (const e of this.window) {
-      if (after ? compareEventIds(e.key, after) <= 0 : e.key.ms < sinceMs) continue;
-      out.push(e);
-    }
-    return out;
   }
 
   /** After a cold start the window is empty: fill it from the log once, for every viewer. */
@@ -480,25 +455,25 @@ export class DashboardObject extends DurableObject<Env> {
   }
 
   private async loadWindow(): Promise<void> {
-    const sinceMs = Date.now() - this.windowMs;
-    if (windowCovers(this.coveredAfter, null, sinceMs)) return;
+    const sinceMs = this.window.start();
+    if (this.window.covers(null, sinceMs)) return;
     const loaded: Entry[] = [];
     let page = await this.log.readSince(sinceMs, LOG_PAGE);
     for (;;) {
       for (const raw of page) {
         const e = toEntry(raw);
-        if (this.coveredAfter && compareEventIds(e.key, this.coveredAfter) > 0) break;
+        if (this.window.holds(e.key)) break;
         loaded.push(e);
       }
       const last = loaded[loaded.length - 1];
-      if (page.length < LOG_PAGE || !last || (this.coveredAfter && compareEventIds(last.key, this.coveredAfter) >= 0)) break;
+      const covered = this.window.coveredAfter;
+      if (page.length < LOG_PAGE || !last || (covered && compareEventIds(last.key, covered) >= 0)) break;
       page = await this.log.readAfter(last.id, LOG_PAGE);
     }
     // Only what is older than the window's first entry: anything newer was committed meanwhile.
-    const first = this.window[0];
-    this.window.unshift(...(first ? loaded.filter((e) => compareEventIds(e.key, first.key) < 0) : loaded));
-    this.coveredAfter = { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER };
-    this.trimWindow();
+    const first = this.window.entries[0];
+    const older = first ? loaded.filter((e) => compareEventIds(e.key, first.key) < 0) : loaded;
+    this.window.reset([...older, ...this.window.entries], { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
   }
 
   // ---- relays ------------------------------------------------------------------------------

@@ -13,10 +13,11 @@
 // requests per relay, not one per viewer. What the window cannot answer (an old or unknown id)
 // is asked of the dashboard, which answers exactly as it would answer the viewer itself.
 import { DurableObject } from "cloudflare:workers";
-import { compareEventIds, parseEventId, type EventId, type Gap } from "../contract/index.ts";
+import { parseEventId, type EventId, type Gap } from "../contract/index.ts";
 import { readConfig, type Config } from "../worker/config.ts";
 import type { DashboardObject, DeliverBatch, RelayReport, ReplayRequest } from "./dashboard.ts";
-import { agedOut, Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, windowCovers, WINDOW_MS, type Entry, type StreamRequest } from "./fanout.ts";
+import { Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, WINDOW_MS, type Entry, type StreamRequest } from "./fanout.ts";
+import { RecentWindow } from "./recent-window.ts";
 import { concatBytes } from "./sse.ts";
 import type { StreamClient } from "./stream-client.ts";
 
@@ -47,9 +48,8 @@ export class RelayObject extends DurableObject<Env> {
   private synced = false;
   /** The last event applied: sent to the live viewers and held in the window. */
   private last: EventId | null = null;
-  /** Recent events, ascending; holds every event with id > `coveredAfter` up to `last`. */
-  private window: Entry[] = [];
-  private coveredAfter: EventId | null = null;
+  /** Recent events, up to `last`: the same span as the dashboard object's window. */
+  private readonly window = new RecentWindow(() => Math.min(WINDOW_MS, this.config.retentionSeconds * 1000));
   private queued: DeliverBatch[] = [];
   private healing: Promise<void> | null = null;
   private healTimer: ReturnType<typeof setTimeout> | null = null;
@@ -81,10 +81,6 @@ export class RelayObject extends DurableObject<Env> {
     return this.name.slice(0, this.name.lastIndexOf(":"));
   }
 
-  private get windowMs(): number {
-    return Math.min(WINDOW_MS, this.config.retentionSeconds * 1000);
-  }
-
   // ---- viewers -----------------------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
@@ -99,12 +95,12 @@ export class RelayObject extends DurableObject<Env> {
     const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
     await this.ready;
     if (client.closed) return;
-    this.trimWindow();
+    this.window.trim();
     const after = parseEventId(rawResume);
-    if (this.synced && windowCovers(this.coveredAfter, after, sinceMs) && !isBefore(this.last, after)) {
+    if (this.synced && this.window.covers(after, sinceMs) && !isBefore(this.last, after)) {
       // The common case, from this relay's memory: no request to the dashboard object.
       const out: Uint8Array[] = [];
-      framesFor(this.fromWindow(after, sinceMs), client.filter, out);
+      framesFor(this.window.since(after, sinceMs), client.filter, out);
       this.unreported += this.fanout.goLive(client, out);
       return;
     }
@@ -133,11 +129,11 @@ export class RelayObject extends DurableObject<Env> {
       this.healUnlessReached(cursor);
       return;
     }
-    if (cursor === null && this.coveredAfter !== null) {
+    if (cursor === null && this.window.coveredAfter !== null) {
       // The dashboard says it has committed nothing, yet this relay holds events: its log was reset.
       return this.reset("the dashboard's log went backwards");
     }
-    if (cursor !== null && !windowCovers(this.coveredAfter, cursor, 0)) {
+    if (cursor !== null && !this.window.covers(cursor, 0)) {
       // The window moved past `cursor` meanwhile (a burst): fetch the difference first.
       this.replayAll({ lastEventId: idOrNull(cursor), sinceMs: 0 }).then(
         (r) => this.sendThenJoin(client, r),
@@ -146,24 +142,8 @@ export class RelayObject extends DurableObject<Env> {
       return;
     }
     const out: Uint8Array[] = [];
-    framesFor(this.fromWindow(cursor, -Infinity), client.filter, out);
+    framesFor(this.window.since(cursor, -Infinity), client.filter, out);
     this.unreported += this.fanout.goLive(client, out);
-  }
-
-  private fromWindow(after: EventId | null, sinceMs: number): Entry[] {
-    const out: Entry[] = [];
-    for (const e of this.window) {
-      if (after ? compareEventIds(e.key, after) <= 0 : e.key.ms < sinceMs) continue;
-      out.push(e);
-    }
-    return out;
-  }
-
-  private trimWindow(): void {
-    const drop = agedOut(this.window, Date.now() - this.windowMs);
-    if (drop === 0) return;
-    this.coveredAfter = this.window[drop - 1]!.key;
-    this.window.splice(0, drop);
   }
 
   // ---- the subscription --------------------------------------------------------------------
@@ -196,15 +176,13 @@ export class RelayObject extends DurableObject<Env> {
 
   private async sync(session: string): Promise<void> {
     await this.call((d) => d.subscribe({ relay: this.name, session, viewers: this.fanout.size, delivered: this.takeUnreported() }));
-    const fill = await this.replayAll({ lastEventId: null, sinceMs: Date.now() - this.windowMs });
+    const fill = await this.replayAll({ lastEventId: null, sinceMs: this.window.start() });
     if (this.session !== session) return;
-    this.window = fill.entries;
     // Every event since the (retention-clamped) start of the fill is here; with none at all
     // ever committed, every event there will ever be.
-    this.coveredAfter = fill.through === null ? null : { ms: fill.sinceMs - 1, seq: Number.MAX_SAFE_INTEGER };
+    this.window.reset(fill.entries, fill.through === null ? null : { ms: fill.sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
     this.last = fill.through;
     this.synced = true;
-    this.trimWindow();
     this.drainQueued();
   }
 
@@ -235,8 +213,8 @@ export class RelayObject extends DurableObject<Env> {
     const session = this.session;
     this.session = this.ready = this.healing = null;
     this.synced = false;
-    this.last = this.coveredAfter = null;
-    this.window = [];
+    this.last = null;
+    this.window.reset([], null);
     this.queued = [];
     this.parked = [];
     if (this.healTimer) clearTimeout(this.healTimer);
@@ -295,8 +273,7 @@ export class RelayObject extends DurableObject<Env> {
   /** Events that follow `last` directly, in order. */
   private apply(entries: Entry[]): void {
     this.last = entries[entries.length - 1]!.key;
-    for (const e of entries) this.window.push(e);
-    this.trimWindow();
+    this.window.push(entries);
     if (this.fanout.size > 0) this.unreported += this.fanout.broadcast(entries);
     if (this.parked.length > 0) {
       const parked = this.parked;

@@ -4,6 +4,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ApiError, DashboardStats } from "../../contract/index.ts";
+import type { RecentWindow } from "../../durable-objects/recent-window.ts";
 import { getJson, openStream, publishMany, sleep, stub } from "../worker/helpers.ts";
 import { directViewers, losePushes, openOnRelay, relay, relayState, restart } from "./helpers.ts";
 
@@ -108,9 +109,9 @@ describe("relay fan-out", () => {
     expect(ids(await warm.waitFor(6))).toEqual(published);
     // Pretend the relay's window starts at the fourth event: an older id goes to the dashboard.
     await runInDurableObject(relay("t28", 1), (obj) => {
-      const o = obj as unknown as { window: { id: string }[]; coveredAfter: unknown };
-      o.window = o.window.slice(3);
-      o.coveredAfter = { ms: Number(published[2]!.split("-")[0]), seq: Number(published[2]!.split("-")[1]) };
+      const o = obj as unknown as { window: RecentWindow };
+      o.window.entries = o.window.entries.slice(3);
+      o.window.coveredAfter = { ms: Number(published[2]!.split("-")[0]), seq: Number(published[2]!.split("-")[1]) };
     });
     const fromWindow = await openOnRelay("t28", 1, "history=0", { "Last-Event-ID": published[3]! });
     expect(ids(await fromWindow.waitFor(2))).toEqual(published.slice(4));

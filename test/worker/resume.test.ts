@@ -2,6 +2,7 @@ import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "
 import { describe, expect, it } from "vitest";
 import { parseEventId } from "../../contract/index.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard.ts";
+import type { RecentWindow } from "../../durable-objects/recent-window.ts";
 import { openStream, publishMany, sleep, stub } from "./helpers.ts";
 
 describe("resume with Last-Event-ID", () => {
@@ -88,9 +89,9 @@ describe("resume with Last-Event-ID", () => {
     const ids = await publishMany("t15", 12);
     // Pretend the window only holds the last 4 events, as after 15 minutes of traffic.
     await runInDurableObject(stub("t15"), (obj: DashboardObject) => {
-      const o = obj as unknown as { window: unknown[]; coveredAfter: unknown; windowLoad: unknown };
-      o.window = o.window.slice(-4);
-      o.coveredAfter = parseEventId(ids[7]);
+      const o = obj as unknown as { window: RecentWindow; windowLoad: unknown };
+      o.window.entries = o.window.entries.slice(-4);
+      o.window.coveredAfter = parseEventId(ids[7]);
       o.windowLoad = Promise.resolve(); // loaded already: do not refill from the log
     });
     const stream = await openStream("/api/dashboards/t15/events", { "Last-Event-ID": ids[2]! });

@@ -1,0 +1,60 @@
+// The dashboard's recent committed events in memory, so history and the common reconnect are
+// served without touching the log (or, on a relay, the dashboard's object). The dashboard object
+// and each relay keep one.
+import { compareEventIds, type EventId } from "../contract/index.ts";
+import { agedOut, windowCovers, type Entry } from "./fanout.ts";
+
+export class RecentWindow {
+  /** Ascending by id; holds every event with id > `coveredAfter` (null: every event there is). */
+  entries: Entry[] = [];
+  coveredAfter: EventId | null = null;
+
+  /** @param spanMs how far back it reaches, read on every trim (the configuration may change). */
+  constructor(private readonly spanMs: () => number) {}
+
+  /** The oldest time it should reach back to now. */
+  start(now = Date.now()): number {
+    return now - this.spanMs();
+  }
+
+  /** Appends newly committed events (ascending, all newer than what it holds). */
+  push(entries: Entry[]): void {
+    for (const e of entries) this.entries.push(e);
+    this.trim();
+  }
+
+  /** Replaces what it holds: `entries` is everything with id > `coveredAfter`. */
+  reset(entries: Entry[], coveredAfter: EventId | null): void {
+    this.entries = entries;
+    this.coveredAfter = coveredAfter;
+    this.trim();
+  }
+
+  /** Forgets what aged out (older than its span, or past its entry cap). */
+  trim(now = Date.now()): void {
+    const drop = agedOut(this.entries, this.start(now));
+    if (drop === 0) return;
+    this.coveredAfter = this.entries[drop - 1]!.key;
+    this.entries.splice(0, drop);
+  }
+
+  /** Whether it can serve a resume after `after` (or, without one, the history since `sinceMs`). */
+  covers(after: EventId | null, sinceMs: number): boolean {
+    return windowCovers(this.coveredAfter, after, sinceMs);
+  }
+
+  /** Whether an event with id `key` is one it holds (or will hold): read from a log, stop there. */
+  holds(key: EventId): boolean {
+    return this.coveredAfter !== null && compareEventIds(key, this.coveredAfter) > 0;
+  }
+
+  /** Its entries after `after` (or, without it, since `sinceMs`). */
+  since(after: EventId | null, sinceMs: number): Entry[] {
+    const out: Entry[] = [];
+    for (const e of this.entries) {
+      if (after ? compareEventIds(e.key, after) <= 0 : e.key.ms < sinceMs) continue;
+      out.push(e);
+    }
+    return out;
+  }
+}
