@@ -160,6 +160,20 @@ export async function openViewers(url: string, n: number, options: ViewerOptions
   return viewers;
 }
 
+/** Publish → viewer latency and throughput of one load run. */
+export interface LatencyResult {
+  streams: number;
+  published: number;
+  deliveries: number;
+  expected: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  deliveriesPerSecond: number;
+  serverCpuMicrosPerDelivery: number | null;
+}
+
 export interface Publisher {
   /** Ids the product assigned to what was published, in order. */
   ids: string[];

@@ -8,8 +8,8 @@
 // run's; the rest are opened inside workerd by bench/sink through the product's own Worker route
 // (a service binding instead of a socket) and only counted. Every one of them is a stream on a
 // relay, with its Worker → relay hop; what the in-process ones skip is the socket write.
-import { readFile } from "node:fs/promises";
-import { openViewers, percentile, startPublisher, type Viewer } from "./load.ts";
+import { openViewers, percentile, startPublisher, type LatencyResult, type Viewer } from "./load.ts";
+import { cpuMs } from "./process-stats.ts";
 import { DASHBOARD, INGEST_TOKEN, Stack, type Sink } from "./stack.ts";
 
 export interface RelayParameters {
@@ -41,19 +41,9 @@ export function relayParameters(relays: number, viewers: number, quick: boolean)
   };
 }
 
-export interface RelayLatency {
+export interface RelayLatency extends LatencyResult {
   eventsPerSecond: number;
-  streams: number;
   timedStreams: number;
-  published: number;
-  deliveries: number;
-  expected: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  deliveriesPerSecond: number;
-  serverCpuMicrosPerDelivery: number | null;
 }
 
 export interface RelayResults {
@@ -82,11 +72,6 @@ export interface RelayResults {
 /** How long the storm may take before the figures are taken as they are. */
 const STORM_LIMIT_MS = 180_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-}
 
 /** Waits until the Worker's workerd is nearly idle (a backlog from the last phase has drained). */
 async function settle(pid: number, log: (message: string) => void): Promise<void> {

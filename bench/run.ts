@@ -7,7 +7,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { parseArgs, promisify } from "node:util";
-import { openViewers, percentile, startPublisher, type Viewer } from "./load.ts";
+import { openViewers, percentile, startPublisher, type LatencyResult, type Viewer } from "./load.ts";
+import { cpuMs, rssOf } from "./process-stats.ts";
 import { relayParameters, relayRows, runRelayScenario, type RelayResults } from "./relays.ts";
 import { DASHBOARD, INGEST_TOKEN, Stack } from "./stack.ts";
 
@@ -30,28 +31,6 @@ const P = {
   slowSeconds: quick ? 5 : 20,
   slowStreams: 200,
 };
-
-interface LatencyResult {
-  streams: number;
-  published: number;
-  deliveries: number;
-  expected: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  deliveriesPerSecond: number;
-  serverCpuMicrosPerDelivery: number | null;
-}
-
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-}
-
-async function rssOf(pid: number): Promise<number> {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
-}
 
 /** N parsing viewers, publish at `rate` for `seconds`, latency from the payload timestamps. */
 async function latencyRun(base: string, n: number, rate: number, seconds: number, batch: number, serverPid: number | null, mode: "parse" | "count" = "parse"): Promise<LatencyResult & { viewers: Viewer[] }> {

@@ -2,25 +2,16 @@
 // `wrangler dev` (local workerd) configured for Upstash — the production event-log path.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startUpstashBridge, type UpstashBridge } from "../tools/upstash-bridge/server.ts";
+import { freePort } from "../tools/free-port.ts";
 
 const exec = promisify(execFile);
 export const INGEST_TOKEN = "bench-ingest-token-0123456789";
 export const DASHBOARD = "bench";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,23 +1,13 @@
 // `npm run dev` as a developer runs it: wrangler dev plus the cron trigger. Metrics must flow
 // within seconds with no manual step, one by one as published (wrangler dev must not buffer).
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../tools/free-port.ts";
 
 let dev: ChildProcess;
 let output = "";
 let workerPort = 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 beforeAll(async () => {
   workerPort = await freePort();

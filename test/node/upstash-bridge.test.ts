@@ -8,7 +8,8 @@ import { Redis as Upstash } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstashBridge } from "../../tools/upstash-bridge/server.ts";
-import { connectRedis, deleteKeys, freePort, REDIS_URL } from "../setup/upstash-servers.ts";
+import { freePort } from "../../tools/free-port.ts";
+import { connectRedis, deleteKeys, REDIS_URL } from "../setup/upstash-servers.ts";
 import type { UpstashBridge } from "../../tools/upstash-bridge/server.ts";
 
 const TOKEN = `test-token-${randomUUID()}`;

@@ -15,7 +15,7 @@ import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { DashboardStats, Health } from "../../contract/index.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../tools/upstash-bridge/server.ts";
-import { freePort } from "../setup/upstash-servers.ts";
+import { freePort } from "../../tools/free-port.ts";
 
 const RUN = randomBytes(4).toString("hex");
 const TOKEN = `e2e-token-${RUN}`;

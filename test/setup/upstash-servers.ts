@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { Redis as IORedis } from "ioredis";
 import { startUpstashBridge, type UpstashBridge } from "../../tools/upstash-bridge/server.ts";
+import { freePort } from "../../tools/free-port.ts";
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
@@ -38,16 +39,6 @@ export async function connectRedis(url = REDIS_URL): Promise<IORedis> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Deletes every key under `prefix:` (SCAN, never KEYS). */
 export async function deleteKeys(redis: IORedis, prefix: string): Promise<number> {

@@ -1,10 +1,9 @@
 // Helpers for the relay tests: streams opened on a chosen relay object, and a way to lose the
 // dashboard's pushes to a relay on purpose.
 import { env, runInDurableObject } from "cloudflare:test";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { DashboardObject, DeliverBatch } from "../../durable-objects/dashboard.ts";
 import type { RelayObject } from "../../durable-objects/relay.ts";
-import { stub } from "../worker/helpers.ts";
+import { streamOf, stub, type OpenStream } from "../worker/helpers.ts";
 
 export function relay(dashboard: string, i: number) {
   return env.RELAY.getByName(`${dashboard}:${i}`);
@@ -54,50 +53,7 @@ export async function losePushes(dashboard: string, lose: (batch: DeliverBatch, 
   });
 }
 
-export interface Reader {
-  events: EventSourceMessage[];
-  waitFor: (count: number, timeoutMs?: number) => Promise<EventSourceMessage[]>;
-  ended: Promise<"done" | "error">;
-  close: () => Promise<void>;
-}
-
-/** Parses an SSE response as it arrives. */
-export function read(response: Response): Reader {
-  if (response.status !== 200 || !response.body) throw new Error(`stream: ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (e) => events.push(e) });
-  let raw = "";
-  const ended = (async (): Promise<"done" | "error"> => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return "done";
-        const text = decoder.decode(value, { stream: true });
-        raw += text;
-        parser.feed(text);
-      }
-    } catch {
-      return "error";
-    }
-  })();
-  return {
-    events,
-    ended,
-    waitFor: async (count, timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} events; received:\n${raw.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return events.slice(0, count);
-    },
-    close: () => reader.cancel().catch(() => {}),
-  };
-}
-
 /** A stream opened on relay `i` itself, as the Worker would open it there. */
-export async function openOnRelay(dashboard: string, i: number, query = "history=0", headers: Record<string, string> = {}): Promise<Reader> {
-  return read(await relay(dashboard, i).fetch(`https://relay/stream?${query}`, { headers }));
+export async function openOnRelay(dashboard: string, i: number, query = "history=0", headers: Record<string, string> = {}): Promise<OpenStream> {
+  return streamOf(await relay(dashboard, i).fetch(`https://relay/stream?${query}`, { headers }), `relay ${dashboard}:${i}`);
 }
