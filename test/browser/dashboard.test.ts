@@ -40,11 +40,17 @@ let page: Page;
 beforeAll(async () => {
   registry = await tempDir("rtd-browser-registry-");
   dist = await tempDir("rtd-browser-dist-");
-  [worker] = await Promise.all([startWorker(registry, { INGEST_TOKEN }), buildWeb(dist)]);
+  const [startedWorker, built] = await Promise.allSettled([startWorker(registry, { INGEST_TOKEN }), buildWeb(dist)]);
+  if (startedWorker.status === "fulfilled") worker = startedWorker.value;
+  for (const r of [startedWorker, built]) if (r.status === "rejected") throw r.reason;
   // Each trigger publishes 1 Hz on every dashboard for a minute; overlapping ones do not double up.
   triggerCron(worker.url);
   cron = setInterval(() => triggerCron(worker.url), 40_000);
-  [pages, browser] = await Promise.all([startPages(registry, dist), launchBrowser()]);
+  // Each assigned before any failure is thrown, so afterAll stops whatever did start.
+  const [startedPages, launched] = await Promise.allSettled([startPages(registry, dist), launchBrowser()]);
+  if (startedPages.status === "fulfilled") pages = startedPages.value;
+  if (launched.status === "fulfilled") browser = launched.value;
+  for (const r of [startedPages, launched]) if (r.status === "rejected") throw r.reason;
   proxy = await startTcpProxy(pages.port);
   // Some history, so the charts have something to fill from on load.
   await until(async () => (await stats(worker.url, "demo")).eventsPublished, (n) => n >= 8, 30_000, "events published on demo");

@@ -258,6 +258,9 @@ export interface Browser {
 
 /** Debian's Chromium, headless, with a new empty profile. */
 export async function launchBrowser(options: { colorScheme?: "dark" | "light"; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`the browser tests need Chromium at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
+  }
   const profile = await tempDir("rtd-chromium-");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
