@@ -330,6 +330,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       ([status, json]) => send(res, status, json),
       (err: unknown) => {
         if (err instanceof HttpError) return send(res, err.status, errorJson(err.message));
+        // The client gave up before sending its whole request (its own timeout): nobody to answer.
+        if (req.destroyed && (err as NodeJS.ErrnoException)?.code === "ECONNRESET") return;
         console.error("[upstash-bridge] unexpected error", err);
         send(res, 500, errorJson(`ERR internal bridge error: ${(err as Error)?.message ?? err}`));
       },
