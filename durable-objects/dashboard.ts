@@ -28,7 +28,6 @@ import {
   idOrNull,
   toEntry,
   toLogEntry,
-  WINDOW_MS,
   type Entry,
   type StreamRequest,
 } from "./fanout.ts";
@@ -156,8 +155,8 @@ export class DashboardObject extends DurableObject<Env> {
   private lastCommitted: EventId | null = null;
   private health: EventLogHealth;
 
-  /** Recent committed events: 15 minutes, or less when retention is shorter. */
-  private readonly window = new RecentWindow(() => Math.min(WINDOW_MS, this.config.retentionSeconds * 1000));
+  /** Recent committed events, in memory. */
+  private readonly window = new RecentWindow(() => this.config.retentionSeconds);
   private windowLoad: Promise<void> | null = null;
 
   /** The streams this object holds itself (viewers not placed on relays). */

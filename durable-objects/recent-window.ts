@@ -2,19 +2,19 @@
 // served without touching the log (or, on a relay, the dashboard's object). The dashboard object
 // and each relay keep one.
 import { compareEventIds, type EventId } from "../contract/index.ts";
-import { agedOut, windowCovers, type Entry } from "./fanout.ts";
+import { agedOut, windowCovers, WINDOW_MS, type Entry } from "./fanout.ts";
 
 export class RecentWindow {
   /** Ascending by id; holds every event with id > `coveredAfter` (null: every event there is). */
   entries: Entry[] = [];
   coveredAfter: EventId | null = null;
 
-  /** @param spanMs how far back it reaches, read on every trim (the configuration may change). */
-  constructor(private readonly spanMs: () => number) {}
+  /** @param retentionSeconds read on every trim (the configuration may change). */
+  constructor(private readonly retentionSeconds: () => number) {}
 
-  /** The oldest time it should reach back to now. */
+  /** The oldest time it reaches back to now: 15 minutes, or less when retention is shorter. */
   start(now = Date.now()): number {
-    return now - this.spanMs();
+    return now - Math.min(WINDOW_MS, this.retentionSeconds() * 1000);
   }
 
   /** Appends newly committed events (ascending, all newer than what it holds). */

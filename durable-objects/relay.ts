@@ -16,7 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { parseEventId, type EventId, type Gap } from "../contract/index.ts";
 import { readConfig, type Config } from "../worker/config.ts";
 import type { DashboardObject, DeliverBatch, RelayReport, ReplayRequest } from "./dashboard.ts";
-import { Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, WINDOW_MS, type Entry, type StreamRequest } from "./fanout.ts";
+import { Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "./fanout.ts";
 import { RecentWindow } from "./recent-window.ts";
 import { concatBytes } from "./sse.ts";
 import type { StreamClient } from "./stream-client.ts";
@@ -49,7 +49,7 @@ export class RelayObject extends DurableObject<Env> {
   /** The last event applied: sent to the live viewers and held in the window. */
   private last: EventId | null = null;
   /** Recent events, up to `last`: the same span as the dashboard object's window. */
-  private readonly window = new RecentWindow(() => Math.min(WINDOW_MS, this.config.retentionSeconds * 1000));
+  private readonly window = new RecentWindow(() => this.config.retentionSeconds);
   private queued: DeliverBatch[] = [];
   private healing: Promise<void> | null = null;
   private healTimer: ReturnType<typeof setTimeout> | null = null;
