@@ -24,7 +24,6 @@ import {
   Fanout,
   framesFor,
   gapFrame,
-  historySince,
   idOrNull,
   toEntry,
   toLogEntry,
@@ -32,7 +31,7 @@ import {
   type StreamRequest,
 } from "./fanout.ts";
 import { createEventLog } from "./log-factory.ts";
-import { RecentWindow } from "./recent-window.ts";
+import { historySince, RecentWindow } from "./recent-window.ts";
 import type { RelayObject } from "./relay.ts";
 import type { StreamClient } from "./stream-client.ts";
 

@@ -11,9 +11,6 @@ import { parseMetricFilter, type MetricFilter } from "./filter.ts";
 import { concatBytes, encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
 import { StreamClient } from "./stream-client.ts";
 
-/** Recent events kept in memory so history and resume rarely touch the log (or the dashboard). */
-export const WINDOW_MS = 15 * 60_000;
-export const WINDOW_MAX_ENTRIES = 4000;
 /** Most events written to a stream as one chunk (≈ 10 KB of metric updates). */
 export const BROADCAST_SLICE = 50;
 
@@ -42,31 +39,6 @@ export function isBefore(a: EventId | null, b: EventId | null): boolean {
 
 export function idOrNull(id: EventId | null): string | null {
   return id ? formatEventId(id) : null;
-}
-
-/**
- * Whether a window that holds every event with id > `coveredAfter` can serve a resume after
- * `after` (or, without one, the history since `sinceMs`). `coveredAfter` null: it holds everything.
- */
-export function windowCovers(coveredAfter: EventId | null, after: EventId | null, sinceMs: number): boolean {
-  if (coveredAfter === null) return true;
-  if (after) return compareEventIds(after, coveredAfter) >= 0;
-  return coveredAfter.ms < sinceMs;
-}
-
-/**
- * The first millisecond of "the last `seconds` seconds" before `at`, clamped to retention.
- * Strictly after `at - seconds`, so `history=0` sends nothing, even an event from that very millisecond.
- */
-export function historySince(at: number, seconds: number, retentionSeconds: number): number {
-  return at - Math.min(seconds, retentionSeconds) * 1000 + 1;
-}
-
-/** How many entries at the front of `window` have aged out (older than `minMs`, or too many). */
-export function agedOut(window: Entry[], minMs: number): number {
-  let drop = 0;
-  while (drop < window.length && (window[drop]!.key.ms < minMs || window.length - drop > WINDOW_MAX_ENTRIES)) drop++;
-  return drop;
 }
 
 export function gapFrame(gap: Gap): Uint8Array {
@@ -196,7 +168,6 @@ export class Fanout {
 
   /** Sends `entries` to every live stream; returns the number of deliveries. */
   broadcast(entries: Entry[]): number {
-    if (entries.length <= BROADCAST_SLICE) return this.broadcastSlice(entries);
     // A large batch (a burst of ingest, or the backlog after a log outage) goes out in slices,
     // so a viewer that is behind holds a bounded amount and loses whole old slices, not memory.
     let delivered = 0;

@@ -2,7 +2,18 @@
 // served without touching the log (or, on a relay, the dashboard's object). The dashboard object
 // and each relay keep one.
 import { compareEventIds, type EventId } from "../contract/index.ts";
-import { agedOut, windowCovers, WINDOW_MS, type Entry } from "./fanout.ts";
+import type { Entry } from "./fanout.ts";
+
+const WINDOW_MS = 15 * 60_000;
+const WINDOW_MAX_ENTRIES = 4000;
+
+/**
+ * The first millisecond of "the last `seconds` seconds" before `at`, clamped to retention.
+ * Strictly after `at - seconds`, so `history=0` sends nothing, even an event from that very millisecond.
+ */
+export function historySince(at: number, seconds: number, retentionSeconds: number): number {
+  return at - Math.min(seconds, retentionSeconds) * 1000 + 1;
+}
 
 export class RecentWindow {
   /** Ascending by id; holds every event with id > `coveredAfter` (null: every event there is). */
@@ -30,9 +41,11 @@ export class RecentWindow {
     this.trim();
   }
 
-  /** Forgets what aged out (older than its span, or past its entry cap). */
+  /** Forgets what aged out (older than its span, or past its cap of 4,000 entries). */
   trim(now = Date.now()): void {
-    const drop = agedOut(this.entries, this.start(now));
+    const minMs = this.start(now);
+    let drop = 0;
+    while (drop < this.entries.length && (this.entries[drop]!.key.ms < minMs || this.entries.length - drop > WINDOW_MAX_ENTRIES)) drop++;
     if (drop === 0) return;
     this.coveredAfter = this.entries[drop - 1]!.key;
     this.entries.splice(0, drop);
@@ -40,7 +53,9 @@ export class RecentWindow {
 
   /** Whether it can serve a resume after `after` (or, without one, the history since `sinceMs`). */
   covers(after: EventId | null, sinceMs: number): boolean {
-    return windowCovers(this.coveredAfter, after, sinceMs);
+    if (this.coveredAfter === null) return true;
+    if (after) return compareEventIds(after, this.coveredAfter) >= 0;
+    return this.coveredAfter.ms < sinceMs;
   }
 
   /** Whether an event with id `key` is one it holds (or will hold): read from a log, stop there. */

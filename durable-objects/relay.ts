@@ -16,8 +16,8 @@ import { DurableObject } from "cloudflare:workers";
 import { parseEventId, type EventId, type Gap } from "../contract/index.ts";
 import { readConfig, type Config } from "../worker/config.ts";
 import type { DashboardObject, DeliverBatch, RelayReport, ReplayRequest } from "./dashboard.ts";
-import { Fanout, framesFor, gapFrame, historySince, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "./fanout.ts";
-import { RecentWindow } from "./recent-window.ts";
+import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "./fanout.ts";
+import { historySince, RecentWindow } from "./recent-window.ts";
 import { concatBytes } from "./sse.ts";
 import type { StreamClient } from "./stream-client.ts";
 

@@ -47,7 +47,7 @@ export class StreamClient {
 
   write(bytes: Uint8Array, droppable: boolean): void {
     if (this.closed) return;
-    if (this.pending.length > 0) this.drain(Date.now());
+    if (this.pending.length > 0) this.drain();
     if (this.pending.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
       this.controller.enqueue(bytes);
       return;
