@@ -1,5 +1,6 @@
 // The wire contract between the Worker, the dashboard Durable Object and the Vue client:
-// event names, payload shapes, the event-id format, metric names and alert thresholds.
+// event names, payload shapes, the event-id format and (in metrics.ts, alerts.ts) the metric
+// model and its alert rules.
 // Everything that crosses the SSE wire or the JSON API is defined here and nowhere else.
 
 /** SSE event names. */
@@ -11,36 +12,35 @@ export const EVENT = {
 } as const;
 export type EventName = (typeof EVENT)[keyof typeof EVENT];
 
+import type { Direction } from "./metrics.ts";
+export * from "./metrics.ts";
+export { evaluateAlerts, levelFor, type AlertState, type Level } from "./alerts.ts";
+
+/** The seed's five metric names (a dashboard without `metrics` shows these). */
 export const METRICS = ["cpu", "memory", "rps", "activeConnections", "errorRate"] as const;
-export type MetricName = (typeof METRICS)[number];
 
-export function isMetricName(name: string): name is MetricName {
-  return (METRICS as readonly string[]).includes(name);
-}
+/**
+ * `metric-update` payload: the metrics the sample carries, in the dashboard's definition order,
+ * then `timestamp` (ISO 8601, UTC). Values are rounded to each metric's `decimals`. Real sources
+ * report at different rates, so a sample of a dashboard with defined metrics may carry a subset;
+ * the seed's five always come complete.
+ */
+export type MetricUpdate = { readonly [metric: string]: number | string } & { timestamp: string };
 
-/** `metric-update` payload. Percentages have one decimal, counts are integers, errorRate two decimals. */
-export interface MetricSample {
-  cpu: number;
-  memory: number;
-  rps: number;
-  activeConnections: number;
-  errorRate: number;
-  /** ISO 8601, UTC. */
-  timestamp: string;
-}
-
-/** A `metric-update` narrowed by `?metrics=`: the chosen fields plus the timestamp. */
-export type MetricUpdate = Partial<Omit<MetricSample, "timestamp">> & { timestamp: string };
+/** A complete sample of the seed's five, as a dashboard without `metrics` always sends it. */
+export type MetricSample = { cpu: number; memory: number; rps: number; activeConnections: number; errorRate: number; timestamp: string };
 
 export type AlertLevel = "warning" | "critical" | "resolved";
 
 /** `alert` payload. */
 export interface Alert {
   level: AlertLevel;
-  metric: MetricName;
+  metric: string;
   value: number;
-  /** The threshold that was crossed (for `resolved`: the warning threshold it fell back under). */
+  /** The threshold that was crossed (for `resolved`: the warning threshold it came back past). */
   threshold: number;
+  /** Which side of the threshold is bad; absent on the seed's five (always "above"). */
+  direction?: Direction;
   message: string;
   timestamp: string;
 }
@@ -51,26 +51,6 @@ export interface Gap {
   oldestId: string | null;
   message: string;
 }
-
-export interface MetricInfo {
-  label: string;
-  unit: string;
-  /** Decimal places on the wire. */
-  decimals: number;
-  /** Alert thresholds (value >= threshold raises); absent when the metric never alerts. */
-  warning?: number;
-  critical?: number;
-  /** Recovery needs the value to fall this far below a threshold, so a value that hovers does not flood. */
-  hysteresis?: number;
-}
-
-export const METRIC_INFO: Record<MetricName, MetricInfo> = {
-  cpu: { label: "CPU", unit: "%", decimals: 1, warning: 80, critical: 90, hysteresis: 5 },
-  memory: { label: "Memory", unit: "%", decimals: 1, warning: 85, critical: 95, hysteresis: 3 },
-  rps: { label: "Requests/s", unit: "req/s", decimals: 0 },
-  activeConnections: { label: "Active connections", unit: "", decimals: 0 },
-  errorRate: { label: "Error rate", unit: "%", decimals: 2, warning: 2, critical: 5, hysteresis: 0.5 },
-};
 
 // ---- Event ids ----------------------------------------------------------------------------
 // Redis-stream style `<ms>-<seq>`: milliseconds since the epoch, then a sequence number within
@@ -112,6 +92,7 @@ export function nextEventId(last: EventId | null, nowMs: number): EventId {
 /** Dashboard ids are lowercase slugs; the same rule guards the Durable Object name. */
 export const DASHBOARD_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** `GET /api/dashboards` lists these; `GET /api/dashboards/:id` returns the DashboardDef. */
 export interface Dashboard {
   id: string;
   name: string;

@@ -5,7 +5,7 @@
 //
 // The hot path: `broadcast()` encodes each event once per filter group and enqueues the same
 // bytes to every stream of the group, synchronously, without awaiting any client.
-import { EVENT, METRICS, parseEventId, compareEventIds, formatEventId, type ApiError, type EventId, type Gap } from "../contract/index.ts";
+import { EVENT, parseEventId, compareEventIds, formatEventId, type ApiError, type EventId, type Gap } from "../contract/index.ts";
 import type { LogEntry } from "./event-log.ts";
 import { parseMetricFilter, type MetricFilter } from "./filter.ts";
 import { concatBytes, encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
@@ -56,10 +56,12 @@ export function frameFor(entry: Entry, filter: MetricFilter | null): Uint8Array 
   } else {
     const payload = (entry.payload ??= JSON.parse(entry.data) as Record<string, unknown>);
     if (entry.event === EVENT.metric) {
+      // Only the chosen metrics this sample carries; a sample with none of them is not sent.
       const narrowed: Record<string, unknown> = {};
-      for (const m of METRICS) if (filter.metrics.has(m)) narrowed[m] = payload[m];
+      let carried = 0;
+      for (const m of filter.names) if (m in payload) (narrowed[m] = payload[m]), carried++;
       narrowed.timestamp = payload.timestamp;
-      frame = encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) });
+      frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
     } else if (entry.event === EVENT.alert) {
       frame = filter.metrics.has(payload.metric as never) ? frameFor(entry, null) : null;
     } else {
@@ -90,6 +92,8 @@ export interface StreamLimits {
   maxStreams: number;
   retryMs: number;
   heartbeatSeconds: number;
+  /** The dashboard's metric names, in definition order (what `?metrics=` may choose from). */
+  metricNames: readonly string[];
 }
 
 export interface StreamRequest {
@@ -135,7 +139,7 @@ export class Fanout {
       return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
     }
     const url = new URL(request.url);
-    const filter = parseMetricFilter(url.searchParams.get("metrics"));
+    const filter = parseMetricFilter(url.searchParams.get("metrics"), limits.metricNames);
     if (filter && "unknown" in filter) throw new TypeError("the Worker validates metrics before routing here");
     const historySeconds = Number(url.searchParams.get("history") ?? 60);
     const rawResume = request.headers.get("Last-Event-ID") ?? url.searchParams.get("lastEventId");

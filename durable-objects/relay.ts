@@ -14,8 +14,9 @@
 // is asked of the dashboard, which answers exactly as it would answer the viewer itself.
 import { DurableObject } from "cloudflare:workers";
 import { parseEventId, type EventId, type Gap } from "../contract/index.ts";
-import { readConfig, type Config } from "../worker/config.ts";
-import type { DashboardObject, DeliverBatch, RelayReport, ReplayRequest } from "./dashboard.ts";
+import { dashboardDef, readConfig, type Config } from "../worker/config.ts";
+import type { DashboardObject } from "./dashboard.ts";
+import type { DeliverBatch, RelayReport, ReplayRequest } from "./rpc.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "./fanout.ts";
 import { historySince, RecentWindow } from "./recent-window.ts";
 import { concatBytes } from "./sse.ts";
@@ -86,7 +87,8 @@ export class RelayObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     void this.name; // refuse a misnamed object before it holds a stream
     const { streamsPerRelay: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    return this.fanout.open(request, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
+    const metricNames = dashboardDef(this.config, this.dashboard).metrics.map((m) => m.name);
+    return this.fanout.open(request, { maxStreams, retryMs, heartbeatSeconds, metricNames }, (client, req) => this.catchUp(client, req));
   }
 
   /** History or what a resume missed, then live: the same bytes the dashboard object would send. */

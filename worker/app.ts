@@ -1,7 +1,7 @@
 // The HTTP API. Validation happens here, at the edge of the system, so the Durable Object only
 // ever sees well-formed requests; every failure is a JSON body with a 4xx status.
 import { zValidator } from "@hono/zod-validator";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -10,9 +10,9 @@ import {
   DASHBOARD_ID_RE,
   DEFAULT_HISTORY_SECONDS,
   EVENT,
-  METRICS,
   type ClientConfig,
   type Dashboard,
+  type DashboardDef,
   type Health,
   type IngestResult,
 } from "../contract/index.ts";
@@ -23,7 +23,7 @@ import { jsonError } from "./errors.ts";
 import { eventLogHealth } from "./health.ts";
 import { MAX_INGEST_BYTES, parseIngestBody } from "./ingest.ts";
 
-type AppEnv = { Bindings: Env; Variables: { dashboard: Dashboard } };
+type AppEnv = { Bindings: Env; Variables: { dashboard: DashboardDef } };
 
 /** Longer URLs are refused before any routing (a browser's EventSource URL is far shorter). */
 export const MAX_URL_LENGTH = 2048;
@@ -60,7 +60,7 @@ app.get("/api/config", (c) => {
   return c.json<ClientConfig>({ viewerAuth: config.viewer ? "ticket" : "none", ticketTtlSeconds: config.ticketTtlSeconds });
 });
 
-app.get("/api/dashboards", (c) => c.json<Dashboard[]>(readConfig(c.env).dashboards));
+app.get("/api/dashboards", (c) => c.json<Dashboard[]>(readConfig(c.env).dashboards.map(({ id, name }) => ({ id, name }))));
 
 /** Viewer tickets: trade the viewer token for a short-lived ticket bound to one dashboard. */
 app.post(
@@ -85,9 +85,9 @@ app.post(
   },
 );
 
-// Every /api/dashboards/:id/* route: a malformed id is a 400, an unknown one a 404.
-app.use("/api/dashboards/:id/*", async (c, next) => {
-  const id = c.req.param("id");
+// Every /api/dashboards/:id route: a malformed id is a 400, an unknown one a 404.
+const findDashboard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const id = c.req.param("id") ?? "";
   if (!DASHBOARD_ID_RE.test(id)) {
     return jsonError(c, 400, "invalid_dashboard_id", `Dashboard ids match ${DASHBOARD_ID_RE.source}`);
   }
@@ -95,7 +95,12 @@ app.use("/api/dashboards/:id/*", async (c, next) => {
   if (!dashboard) return jsonError(c, 404, "dashboard_not_found", `No dashboard "${id}"; GET /api/dashboards lists them`);
   c.set("dashboard", dashboard);
   await next();
-});
+};
+app.use("/api/dashboards/:id", findDashboard);
+app.use("/api/dashboards/:id/*", findDashboard);
+
+/** The dashboard with its metric definitions: what the client builds its layout from. */
+app.get("/api/dashboards/:id", (c) => c.json<DashboardDef>(c.get("dashboard")));
 
 const streamQuery = z.object({
   history: z
@@ -103,19 +108,8 @@ const streamQuery = z.object({
     .regex(/^\d{1,9}$/, "history must be a whole number of seconds")
     .transform(Number)
     .optional(),
-  metrics: z
-    .string()
-    .max(256)
-    .superRefine((raw, ctx) => {
-      const parsed = parseMetricFilter(raw);
-      if (parsed && "unknown" in parsed) {
-        ctx.addIssue({
-          code: "custom",
-          message: `unknown metric ${parsed.unknown.map((m) => JSON.stringify(m)).join(", ")}; known: ${METRICS.join(", ")}`,
-        });
-      }
-    })
-    .optional(),
+  // Checked against the dashboard's own metric names in the handler.
+  metrics: z.string().max(2048).optional(),
   lastEventId: z.string().optional(),
   ticket: z.string().optional(),
 });
@@ -131,7 +125,15 @@ app.get(
   async (c) => {
     const config = readConfig(c.env);
     const query = c.req.valid("query");
-    const { id } = c.get("dashboard");
+    const { id, metrics } = c.get("dashboard");
+    if (query.metrics !== undefined) {
+      const names = metrics.map((m) => m.name);
+      const parsed = parseMetricFilter(query.metrics, names);
+      if (parsed && "unknown" in parsed) {
+        const unknown = parsed.unknown.map((m) => JSON.stringify(m)).join(", ");
+        return jsonError(c, 400, "invalid_query", `metrics: unknown metric ${unknown}; known: ${names.join(", ")}`);
+      }
+    }
     if (config.viewer) {
       if (!query.ticket) return jsonError(c, 401, "ticket_required", "This dashboard needs a ticket: POST /api/tickets, then add ?ticket=");
       const check = await checkTicket(config.viewer.secret, query.ticket, id);
@@ -206,9 +208,10 @@ app.post(
     } catch {
       return jsonError(c, 400, "invalid_json", "The body is not valid JSON");
     }
-    const parsed = parseIngestBody(body, config.retentionSeconds, Date.now());
+    const dashboard = c.get("dashboard");
+    const parsed = parseIngestBody(dashboard, body, config.retentionSeconds, Date.now());
     if ("error" in parsed) return jsonError(c, 400, "invalid_sample", parsed.error);
-    const { id } = c.get("dashboard");
+    const { id } = dashboard;
     const { events } = await dashboardStub(c.env, id).publish({ samples: parsed.samples });
     return c.json<IngestResult>(
       {

@@ -1,9 +1,9 @@
 // Reads and checks the Worker's configuration once per env object. A bad value fails at
 // startup (worker/index.ts reads it at module load) with a message naming the variable.
-import { DASHBOARD_ID_RE, type Dashboard } from "../contract/index.ts";
+import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, DefinitionError, type DashboardDef } from "../contract/index.ts";
 
 export interface Config {
-  dashboards: Dashboard[];
+  dashboards: DashboardDef[];
   retentionSeconds: number;
   heartbeatSeconds: number;
   retryMs: number;
@@ -97,20 +97,35 @@ function wholeNumber(env: Env, name: keyof Env & string, fallback: number, min: 
   return value;
 }
 
-function parseDashboards(raw: unknown): Dashboard[] {
+const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics"]);
+
+function parseDashboards(raw: unknown): DashboardDef[] {
   const list = typeof raw === "string" ? safeJson(raw) : raw;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new ConfigError("DASHBOARDS must be a non-empty list of { id, name }");
+    throw new ConfigError("DASHBOARDS must be a non-empty list of { id, name, simulate?, metrics? }");
   }
   const seen = new Set<string>();
   return list.map((d: unknown) => {
-    const { id, name } = (d ?? {}) as Partial<Dashboard>;
+    const entry = (typeof d === "object" && d !== null ? d : {}) as Record<string, unknown>;
+    const { id, name, simulate, metrics } = entry;
     if (typeof id !== "string" || !DASHBOARD_ID_RE.test(id)) {
       throw new ConfigError(`DASHBOARDS: id ${JSON.stringify(id)} must match ${DASHBOARD_ID_RE}`);
     }
     if (seen.has(id)) throw new ConfigError(`DASHBOARDS: id "${id}" is listed twice`);
     seen.add(id);
-    return { id, name: typeof name === "string" && name ? name : id };
+    for (const key of Object.keys(entry)) {
+      if (!DASHBOARD_KEYS.has(key)) throw new ConfigError(`DASHBOARDS: dashboard "${id}": unknown key "${key}" (known: ${[...DASHBOARD_KEYS].join(", ")})`);
+    }
+    if (simulate !== undefined && typeof simulate !== "boolean") {
+      throw new ConfigError(`DASHBOARDS: dashboard "${id}": simulate must be true or false`);
+    }
+    let defs: DashboardDef["metrics"];
+    try {
+      defs = metrics === undefined ? DEFAULT_METRICS.map((m) => ({ ...m })) : defineMetrics(id, metrics);
+    } catch (err) {
+      throw err instanceof DefinitionError ? new ConfigError(err.message) : err;
+    }
+    return { id, name: typeof name === "string" && name ? name : id, simulate: simulate ?? true, seed: metrics === undefined, metrics: defs };
   });
 }
 
@@ -190,4 +205,9 @@ function parseViewer(env: Env): Config["viewer"] {
   if (!key && !token) return null;
   if (!key || !token) throw new ConfigError("Set both VIEWER_SECRET (signs tickets) and VIEWER_TOKEN (what viewers present)");
   return { secret: key, token };
+}
+
+/** The definition of dashboard `id`; an object whose name is not configured gets the seed's five. */
+export function dashboardDef(config: Config, id: string | undefined): DashboardDef {
+  return config.dashboards.find((d) => d.id === id) ?? { id: id ?? "", name: id ?? "", simulate: false, seed: true, metrics: DEFAULT_METRICS.map((m) => ({ ...m })) };
 }

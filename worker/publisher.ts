@@ -1,10 +1,11 @@
 // The cron publisher. Cron fires once a minute; each invocation publishes one simulated
-// sample per dashboard every PUBLISH_INTERVAL_MS for PUBLISH_WINDOW_SECONDS. Ticks sit on
+// sample per `simulate` dashboard every PUBLISH_INTERVAL_MS for PUBLISH_WINDOW_SECONDS. Ticks sit on
 // interval boundaries and carry their time as a sequence number, so a retried publish or two
 // overlapping invocations never publish the same tick twice.
 import { readConfig, type Config } from "./config.ts";
 import { dashboardStub } from "./app.ts";
-import { simulateSample } from "./simulator.ts";
+import type { DashboardDef } from "../contract/index.ts";
+import { simulate } from "./simulator.ts";
 
 const ATTEMPTS = 3;
 
@@ -14,14 +15,16 @@ export async function runPublisher(env: Env, scheduledTime: number): Promise<voi
   const end = scheduledTime + config.publishWindowSeconds * 1000;
   for (let tick = Math.ceil(Date.now() / interval) * interval; tick < end; ) {
     await sleep(tick - Date.now());
-    await Promise.all(config.dashboards.map((d) => publishTick(env, config, d.id, tick)));
+    // Dashboards fed by real systems (`simulate = false`) never get a simulated value.
+    await Promise.all(config.dashboards.filter((d) => d.simulate).map((d) => publishTick(env, config, d, tick)));
     // If publishing took longer than an interval, skip to the next boundary instead of bunching.
     tick = Math.max(tick + interval, Math.ceil(Date.now() / interval) * interval);
   }
 }
 
-async function publishTick(env: Env, config: Config, dashboard: string, tick: number): Promise<void> {
-  const sample = simulateSample(config.seed, dashboard, tick);
+async function publishTick(env: Env, config: Config, def: DashboardDef, tick: number): Promise<void> {
+  const dashboard = def.id;
+  const sample = simulate(config.seed, def, tick);
   for (let attempt = 1; ; attempt++) {
     try {
       await dashboardStub(env, dashboard).publish({ samples: [sample], source: "simulator", seq: tick });

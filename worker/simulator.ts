@@ -1,6 +1,48 @@
 // Simulated system metrics: a pure function of (seed, dashboard, second), so a run is
 // reproducible from its seed and continues seamlessly across cron invocations without state.
-import type { MetricSample } from "../contract/index.ts";
+import type { DashboardDef, MetricDef, MetricSample, MetricUpdate } from "../contract/index.ts";
+import { toUpdate } from "./ingest.ts";
+
+/** The sample the publisher sends `dashboard` for the second at `tMs`. */
+export function simulate(seed: string, dashboard: DashboardDef, tMs: number): MetricUpdate {
+  if (dashboard.seed) return simulateSample(seed, dashboard.id, tMs);
+  const t = Math.floor(tMs / 1000);
+  const values: Record<string, number> = {};
+  for (const def of dashboard.metrics) values[def.name] = simulateMetric(hash32(`${seed}:${dashboard.id}:${def.name}`), def, t);
+  return toUpdate(dashboard, values, t * 1000);
+}
+
+/**
+ * Any defined metric: drift and noise around a calm level on the good side of its thresholds,
+ * and in about a third of 5-minute blocks an excursion of 20–60 s towards the bad side that
+ * crosses warning, and usually critical. Always inside min–max.
+ */
+function simulateMetric(s: number, def: MetricDef, t: number): number {
+  const { base, amp, excursion } = shapeOf(def);
+  const noise = (period: number, salt: number) => smoothNoise(s ^ salt, t / period);
+  const value = base + amp * (0.6 * noise(180, 0x11) + 0.3 * noise(20, 0x12) + 0.1 * noise(3, 0x13)) + excursion * spike(s, t) / 55;
+  return clamp(value, def.min ?? -Infinity, def.max ?? Infinity);
+}
+
+/** Where a metric idles, how much it wanders, and how far (signed) an excursion reaches. */
+function shapeOf(def: MetricDef): { base: number; amp: number; excursion: number } {
+  const { warning, critical, min, max } = def;
+  const sign = def.direction === "above" ? 1 : -1;
+  const bad = warning ?? critical;
+  if (bad === undefined) {
+    // No thresholds: wander inside the bounds (or around a neutral level).
+    const lo = min ?? (max !== undefined ? max - 100 : 0);
+    const hi = max ?? lo + 100;
+    return { base: (lo + hi) / 2, amp: (hi - lo) / 5, excursion: (hi - lo) / 4 };
+  }
+  const spread = warning !== undefined && critical !== undefined ? Math.abs(critical - warning) : Math.abs(bad) * 0.2 || 1;
+  // Room on the good side: up to 1.5 × the warning–critical distance, less where a bound is nearer.
+  const bound = sign > 0 ? min : max;
+  const room = Math.min(1.5 * spread, bound !== undefined ? Math.abs(bad - bound) : Infinity) || spread;
+  const base = bad - sign * room * 0.5;
+  const worst = (critical ?? bad) + sign * spread * 0.2;
+  return { base, amp: room * 0.3, excursion: worst - base };
+}
 
 export function simulateSample(seed: string, dashboard: string, tMs: number): MetricSample {
   const s = hash32(`${seed}:${dashboard}`);
@@ -82,4 +124,4 @@ function hash32(text: string): number {
 
 const unit = (h: number) => h / 0x1_0000_0000;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-const round = (v: number, decimals: number) => Math.round(v * 10 ** decimals) / 10 ** decimals;
+const round = (v: number, decimals: number): number => Math.round(v * 10 ** decimals) / 10 ** decimals;

@@ -1,7 +1,8 @@
 // Helpers for the relay tests: streams opened on a chosen relay object, and a way to lose the
 // dashboard's pushes to a relay on purpose.
 import { env, runInDurableObject } from "cloudflare:test";
-import type { DashboardObject, DeliverBatch } from "../../durable-objects/dashboard.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard.ts";
+import type { DeliverBatch } from "../../durable-objects/rpc.ts";
 import type { RelayObject } from "../../durable-objects/relay.ts";
 import { streamOf, stub, type OpenStream } from "../worker/helpers.ts";
 
@@ -43,7 +44,7 @@ export async function directViewers(dashboard: string): Promise<number> {
  */
 export async function losePushes(dashboard: string, lose: (batch: DeliverBatch, relay: string) => boolean): Promise<void> {
   await runInDurableObject(stub(dashboard), (obj: DashboardObject) => {
-    const relays = (obj as unknown as { relays: Map<string, { stub: { deliver(b: DeliverBatch): Promise<boolean> } }> }).relays;
+    const relays = (obj as unknown as { hub: { relays: Map<string, { stub: { deliver(b: DeliverBatch): Promise<boolean> } }> } }).hub.relays;
     for (const [name, link] of relays) {
       const real = link.stub;
       link.stub = {

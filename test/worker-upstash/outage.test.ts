@@ -11,7 +11,9 @@ import type { EventLog } from "../../durable-objects/event-log.ts";
 import { UpstashEventLog } from "../../durable-objects/upstash-log.ts";
 import { getJson, openStream, publish, publishMany, sample, sleep, stub } from "../worker/helpers.ts";
 
-type WithLog = { log: EventLog };
+// The object reads its log in three places: its own start-up, the append chain and catch-up.
+type WithLog = { log: EventLog; appends: { log: EventLog }; history: { log: EventLog } };
+const setLog = (o: WithLog, log: EventLog) => (o.log = o.appends.log = o.history.log = log);
 
 /** Points the dashboard's object at `url` instead of the bridge; returns how to undo it. */
 async function breakLog(dashboard: string, url: string): Promise<() => Promise<void>> {
@@ -19,11 +21,11 @@ async function breakLog(dashboard: string, url: string): Promise<() => Promise<v
   await runInDurableObject(stub(dashboard), (obj: DashboardObject) => {
     const o = obj as unknown as WithLog;
     original = o.log;
-    o.log = new UpstashEventLog({ url, token: inject("upstashToken") }, dashboard, 3600);
+    setLog(o, new UpstashEventLog({ url, token: inject("upstashToken") }, dashboard, 3600));
   });
   return () =>
     runInDurableObject(stub(dashboard), (obj: DashboardObject) => {
-      (obj as unknown as WithLog).log = original!;
+      setLog(obj as unknown as WithLog, original!);
     });
 }
 

@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { evaluateAlerts, type AlertState } from "../../worker/alerts.ts";
+import { DEFAULT_METRICS, evaluateAlerts, type AlertState } from "../../contract/index.ts";
 import { sample } from "./helpers.ts";
+
+const SEED = { seed: true, metrics: [...DEFAULT_METRICS] };
 
 function run(values: number[], metric: "cpu" | "errorRate" = "cpu") {
   let state: AlertState = {};
   const levels: string[] = [];
   for (const v of values) {
-    const result = evaluateAlerts(sample({ [metric]: v }), state);
+    const result = evaluateAlerts(sample({ [metric]: v }), SEED, state);
     state = result.state;
-    levels.push(result.alerts.map((a) => `${a.level}@${a.threshold}`).join(",") || "-");
+    levels.push(result.alerts.map((a: { level: string; threshold: number }) => `${a.level}@${a.threshold}`).join(",") || "-");
   }
   return levels;
 }
@@ -33,7 +35,7 @@ describe("alert rules", () => {
 
   it("tracks each metric on its own and carries value, message and timestamp", () => {
     const s = sample({ cpu: 92, errorRate: 6.25 });
-    const { alerts, state } = evaluateAlerts(s, {});
+    const { alerts, state } = evaluateAlerts(s, SEED, {});
     expect(state).toEqual({ cpu: "critical", errorRate: "critical" });
     expect(alerts).toEqual([
       { level: "critical", metric: "cpu", value: 92, threshold: 90, message: "CPU 92% is above critical threshold 90%", timestamp: s.timestamp },
@@ -49,6 +51,6 @@ describe("alert rules", () => {
   });
 
   it("never alerts on metrics without thresholds", () => {
-    expect(evaluateAlerts(sample({ rps: 1e9, activeConnections: 1e9 }), {}).alerts).toEqual([]);
+    expect(evaluateAlerts(sample({ rps: 1e9, activeConnections: 1e9 }), SEED, {}).alerts).toEqual([]);
   });
 });

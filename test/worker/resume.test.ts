@@ -89,7 +89,7 @@ describe("resume with Last-Event-ID", () => {
     const ids = await publishMany("t15", 12);
     // Pretend the window only holds the last 4 events, as after 15 minutes of traffic.
     await runInDurableObject(stub("t15"), (obj: DashboardObject) => {
-      const o = obj as unknown as { window: RecentWindow; windowLoad: unknown };
+      const o = (obj as unknown as { history: { window: RecentWindow; windowLoad: unknown } }).history;
       o.window.entries = o.window.entries.slice(-4);
       o.window.coveredAfter = parseEventId(ids[7]);
       o.windowLoad = Promise.resolve(); // loaded already: do not refill from the log

@@ -8,14 +8,14 @@ describe("retention", () => {
   it("is enforced by the object itself: old events are trimmed, and resuming from one says so", async () => {
     // One second of retention instead of an hour, and a trim due now.
     await runInDurableObject(stub("t22"), (obj: DashboardObject) => {
-      const o = obj as unknown as { config: Config; lastTrimAt: number };
+      const o = obj as unknown as { config: Config; appends: { lastTrimAt: number } };
       o.config = { ...o.config, retentionSeconds: 1 };
-      o.lastTrimAt = 0;
+      o.appends.lastTrimAt = 0;
     });
     const old = await publishMany("t22", 2); // trims at this publish, then not again for a minute
     await sleep(1100);
     await runInDurableObject(stub("t22"), (obj: DashboardObject) => {
-      (obj as unknown as { lastTrimAt: number }).lastTrimAt = 0;
+      (obj as unknown as { appends: { lastTrimAt: number } }).appends.lastTrimAt = 0;
     });
     const kept = await publishMany("t22", 2);
     // With a remote log a publish returns once its outbox is durable; wait for the append and

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateAlerts, type AlertState } from "../../worker/alerts.ts";
+import { DEFAULT_METRICS, evaluateAlerts, type AlertState } from "../../contract/index.ts";
 import { simulateSample } from "../../worker/simulator.ts";
 
 const start = Date.parse("2026-11-21T00:00:00Z");
@@ -39,7 +39,7 @@ describe("simulated metrics", () => {
       maxStep = Math.max(maxStep, Math.abs(s.memory - prev.memory) < 20 ? Math.abs(s.cpu - prev.cpu) : 0);
       minRps = Math.min(minRps, s.rps);
       maxRps = Math.max(maxRps, s.rps);
-      const r = evaluateAlerts(s, state);
+      const r = evaluateAlerts(s, { seed: true, metrics: [...DEFAULT_METRICS] }, state);
       state = r.state;
       alerts += r.alerts.length;
       prev = s;

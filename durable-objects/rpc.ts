@@ -1,0 +1,60 @@
+// The dashboard object's RPC surface beyond fetch: publishing (Worker, cron publisher) and the
+// relay protocol (durable-objects/relay.ts ⇄ durable-objects/relay-hub.ts).
+import type { EventName, Gap, MetricUpdate } from "../contract/index.ts";
+import type { LogEntry } from "./event-log.ts";
+
+export interface PublishRequest {
+  /** Checked and rounded against the dashboard's definitions (worker/ingest.ts). */
+  samples: MetricUpdate[];
+  /** With `seq`: a publisher's own sequence; a (source, seq) seen before is not published twice. */
+  source?: string;
+  seq?: number;
+}
+
+export interface PublishResult {
+  /** Every event the publish produced, in id order: its metric updates and any alerts. */
+  ids: string[];
+  events: { id: string; event: EventName }[];
+  duplicate?: boolean;
+}
+
+/** One push: the events of one commit, and the id committed just before them. */
+export interface DeliverBatch {
+  prevId: string | null;
+  entries: LogEntry[];
+}
+
+export interface SubscribeRequest {
+  /** The relay's name, `<dashboard>:<i>`. */
+  relay: string;
+  /** Changes whenever the relay starts afresh (first viewer after none). */
+  session: string;
+  viewers: number;
+  /** Events the relay delivered since it last reported. */
+  delivered: number;
+}
+
+export interface ReplayRequest {
+  /** A client's Last-Event-ID (unparsed, as the client sent it), or the relay's own last id. */
+  lastEventId: string | null;
+  /** Without a usable `lastEventId`: the events since this time (clamped to retention). */
+  sinceMs: number;
+}
+
+/** What a viewer connecting directly would be sent first: history, or what a resume missed. */
+export interface ReplayResult {
+  /** The gap notice a direct viewer would get first (its id is older than retention, or unknown). */
+  gap: Gap | null;
+  entries: LogEntry[];
+  /** Every event up to this id is accounted for: the caller goes on from here. */
+  through: string | null;
+  /** Where the history started, after clamping to retention (for a history request). */
+  sinceMs: number;
+  /** The answer was cut at REPLAY_LIMIT entries: ask again after `through`. */
+  more: boolean;
+}
+
+export interface RelayReport {
+  viewers: number;
+  delivered: number;
+}
