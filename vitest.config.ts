@@ -1,6 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+import { CUSTOM_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
+
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
   HEARTBEAT_SECONDS: "1",
@@ -8,9 +10,8 @@ const testBindings = {
   INGEST_TOKEN: "test-ingest-token-0123456789",
   // The shipped dashboards plus one per test, so tests never share a stream.
   DASHBOARDS: [
-    { id: "demo", name: "Demo" },
-    { id: "checkout-api", name: "Checkout API" },
-    { id: "edge-cache", name: "Edge cache" },
+    ...SHIPPED_DASHBOARDS,
+    ...CUSTOM_TEST_DASHBOARDS,
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}` })),
   ],
 };

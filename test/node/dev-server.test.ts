@@ -56,7 +56,7 @@ describe("npm run dev", () => {
 
   it("accepts ingest with the local dev token it prints, and viewers get the alert", async () => {
     expect(output).toContain("Bearer local-dev-ingest-token");
-    const source = new EventSource(`http://127.0.0.1:${workerPort}/api/dashboards/checkout-api/events?history=0&metrics=cpu`);
+    const source = new EventSource(`http://127.0.0.1:${workerPort}/api/dashboards/edge-cache/events?history=0&metrics=cpu`);
     const alert = new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no alert within 10 s")), 10_000);
       source.addEventListener("alert", (e) => {
@@ -68,7 +68,7 @@ describe("npm run dev", () => {
       });
     });
     await new Promise((r) => source.addEventListener("open", r, { once: true }));
-    const response = await fetch(`http://127.0.0.1:${workerPort}/api/dashboards/checkout-api/metrics`, {
+    const response = await fetch(`http://127.0.0.1:${workerPort}/api/dashboards/edge-cache/metrics`, {
       method: "POST",
       headers: { Authorization: "Bearer local-dev-ingest-token", "Content-Type": "application/json" },
       // A calm sample first, in the same publish, so the simulator's own state cannot hide the alert.
