@@ -61,12 +61,12 @@ export const DEFAULT_METRICS: readonly MetricDef[] = [
 ];
 
 /**
- * Default hysteresis: a quarter of the warning–critical distance, or 2 % of the threshold's
+ * Default hysteresis: a tenth of the warning–critical distance, or 2 % of the threshold's
  * size when only one threshold is set. Enough that a value hovering at a threshold raises one
  * alert, not one per sample, and small enough that a real recovery is reported promptly.
  */
 export function defaultHysteresis(warning: number | undefined, critical: number | undefined): number {
-  if (warning !== undefined && critical !== undefined) return Math.abs(critical - warning) / 4;
+  if (warning !== undefined && critical !== undefined) return Math.abs(critical - warning) / 10;
   const only = warning ?? critical ?? 0;
   return Math.abs(only) * 0.02;
 }

@@ -58,6 +58,20 @@ describe("ingest: POST /api/dashboards/:id/metrics", () => {
     await stream.close();
   });
 
+  it("keeps the seed's five byte for byte: the same metric-update and alert payloads as before definitions existed", async () => {
+    const stream = await openStream("/api/dashboards/t34/events?history=0");
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 2000).toISOString();
+    const response = await ingest("t34", { ...good, cpu: 95.04, timestamp: at });
+    expect(response.status).toBe(202);
+    const raw = await stream.waitForRaw((text) => text.includes("event: alert"));
+    const frames = raw.split("\n\n").filter((f) => f.startsWith("id: "));
+    expect(frames.map((f) => f.split("\n").slice(1).join("\n"))).toEqual([
+      `event: metric-update\ndata: {"cpu":95,"memory":63.2,"rps":1250,"activeConnections":140,"errorRate":0.33,"timestamp":"${at}"}`,
+      `event: alert\ndata: {"level":"critical","metric":"cpu","value":95,"threshold":90,"message":"CPU 95% is above critical threshold 90%","timestamp":"${at}"}`,
+    ]);
+    await stream.close();
+  });
+
   it("401 without a token, with a wrong one, or with another scheme", async () => {
     await expectError(await ingest("t25", good, { token: null }), 401, "unauthorized", "Bearer");
     await expectError(await ingest("t25", good, { token: "wrong-token-0123456789" }), 401, "unauthorized");

@@ -28,6 +28,10 @@ describe("cron publisher", () => {
       const { body } = await getJson<DashboardStats>(`/api/dashboards/${id}/stats`);
       expect(body.eventsPublished).toBeGreaterThanOrEqual(metrics.length);
     }
+    // A dashboard with its own metrics gets simulated values of those; `simulate = false` gets none.
+    const c1 = await getJson<DashboardStats>("/api/dashboards/c1/stats");
+    expect(c1.body.eventsPublished).toBeGreaterThanOrEqual(metrics.length);
+    for (const id of ["c11", "c12"]) expect((await getJson<DashboardStats>(`/api/dashboards/${id}/stats`)).body.eventsPublished).toBe(0);
     await stream.close();
   });
 });
