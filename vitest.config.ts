@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-import { CUSTOM_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
+import { checkTestDashboards, CUSTOM_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
@@ -16,6 +16,11 @@ const testBindings = {
   ],
 };
 const workerTests = "test/worker/**/*.test.ts";
+/** The bindings plus dashboards whose health checks hit this project's check test server. */
+const withChecks = (inject: (key: "checkServerUrl" | "checkRefusedUrl") => string) => ({
+  ...testBindings,
+  DASHBOARDS: [...testBindings.DASHBOARDS, ...checkTestDashboards(inject("checkServerUrl"), inject("checkRefusedUrl"))],
+});
 
 // Worker and Durable Object code runs inside workerd, once with the default event log (Durable
 // Object SQLite), once with the Upstash log against the real redis-server at 127.0.0.1:6379
@@ -28,12 +33,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest({
+          cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: testBindings },
-          }),
+            miniflare: { bindings: withChecks(inject) },
+          })),
         ],
-        test: { name: "workers", include: [workerTests], testTimeout: 20_000 },
+        test: { name: "workers", include: [workerTests], globalSetup: ["test/setup/check-servers.global.ts"], testTimeout: 20_000 },
       },
       {
         plugins: [
@@ -41,7 +46,7 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
-                ...testBindings,
+                ...withChecks(inject),
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
                 UPSTASH_KEY_PREFIX: inject("upstashKeyPrefix"),
@@ -55,7 +60,7 @@ export default defineConfig({
           // Configuration parsing does not depend on the event log, and its cases assume an env
           // without Upstash credentials.
           exclude: ["test/worker/config.test.ts"],
-          globalSetup: ["test/setup/upstash.global.ts"],
+          globalSetup: ["test/setup/upstash.global.ts", "test/setup/check-servers.global.ts"],
           setupFiles: ["test/setup/upstash-file-prefix.ts"],
           testTimeout: 20_000,
         },

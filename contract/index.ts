@@ -9,11 +9,18 @@ export const EVENT = {
   alert: "alert",
   /** Sent once, before replay, when the client's Last-Event-ID is older than what is retained. */
   gap: "gap",
+  /** An application log line (contract/logs.ts). */
+  log: "log",
+  /** Sent to one viewer (no id) that fell behind and lost log lines: how many. */
+  logDropped: "log-dropped",
+  /** One run of a health check. */
+  health: "health",
 } as const;
 export type EventName = (typeof EVENT)[keyof typeof EVENT];
 
 import type { Direction } from "./metrics.ts";
 export * from "./metrics.ts";
+export * from "./logs.ts";
 export { evaluateAlerts, levelFor, type AlertState, type Level } from "./alerts.ts";
 
 /** The seed's five metric names (a dashboard without `metrics` shows these). */
@@ -142,6 +149,11 @@ export interface Ticket {
   expiresAt: string;
 }
 
+/** `POST /api/dashboards/:id/logs` → 202: one id per line, in order. */
+export interface LogIngestResult {
+  ids: string[];
+}
+
 /** `POST /api/dashboards/:id/metrics` → 202: one id per sample, and the alerts they raised. */
 export interface IngestResult {
   ids: string[];
@@ -154,6 +166,7 @@ export const STREAM_QUERY = {
   metrics: "metrics",
   lastEventId: "lastEventId",
   ticket: "ticket",
+  logs: "logs",
 } as const;
 
 export const DEFAULT_HISTORY_SECONDS = 60;

@@ -3,6 +3,8 @@
 // gets the seed's five (`DEFAULT_METRICS`) with exactly the wire shapes they always had.
 // The Worker validates definitions at startup; the objects and the Vue app read the result.
 
+import type { CheckDef } from "./logs.ts";
+
 /** `name` of a metric: dots allowed, so OpenTelemetry names fit. */
 export const METRIC_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_.]{0,63}$/;
 export const MAX_METRICS_PER_DASHBOARD = 32;
@@ -49,6 +51,8 @@ export interface DashboardDef {
   /** True when `metrics` was not configured: the seed's five, with today's wire shapes and ingest rules. */
   seed: boolean;
   metrics: MetricDef[];
+  /** Health checks the cron Worker runs for it (contract/logs.ts). */
+  checks: CheckDef[];
 }
 
 /** The seed's five: what a dashboard without `metrics` shows. */

@@ -14,6 +14,7 @@ import {
   nextEventId,
   parseEventId,
   type AlertState,
+  type CheckState,
   type DashboardDef,
   type DashboardStats,
   type EventId,
@@ -27,7 +28,9 @@ import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type Str
 import { createEventLog } from "./log-factory.ts";
 import { historySince } from "./recent-window.ts";
 import { RelayHub } from "./relay-hub.ts";
-import type { PublishRequest, PublishResult, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
+import { applyRun, NEW_CHECK, stateOf, type CheckRecord } from "./check-state.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import type { PublishLogsRequest, PublishRequest, PublishResult, RecordCheckRequest, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
 import type { StreamClient } from "./stream-client.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
@@ -42,6 +45,7 @@ interface PersistedState {
   committedId: string | null;
   alertState: AlertState;
   lastSeq: Record<string, number>;
+  checks: Record<string, CheckRecord>;
   published: number;
   delivered: number;
 }
@@ -50,7 +54,7 @@ export class DashboardObject extends DurableObject<Env> {
   private readonly config: Config;
   private readonly def: DashboardDef;
   private readonly log: EventLog;
-  private state: PersistedState = { lastId: null, committedId: null, alertState: {}, lastSeq: {}, published: 0, delivered: 0 };
+  private state: PersistedState = { lastId: null, committedId: null, alertState: {}, lastSeq: {}, checks: {}, published: 0, delivered: 0 };
   /** Last id assigned; ids of events still in the outbox are above `lastCommitted`. */
   private lastAssigned: EventId | null = null;
   private lastCommitted: EventId | null = null;
@@ -63,11 +67,13 @@ export class DashboardObject extends DurableObject<Env> {
   private readonly hub: RelayHub;
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
+  private readonly logBucket: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
     this.def = dashboardDef(this.config, ctx.id.name);
+    this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
@@ -118,10 +124,39 @@ export class DashboardObject extends DurableObject<Env> {
       entries.push(this.newEntry(EVENT.metric, sample));
       for (const alert of alerts) entries.push(this.newEntry(EVENT.alert, alert));
     }
+    for (const line of request.logs ?? []) entries.push(this.newEntry(EVENT.log, line));
+    return this.emit(entries);
+  }
+
+  /** Log lines, all or none: past the dashboard's log rate nothing is published. */
+  async publishLogs({ lines }: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }> {
+    const allowed = this.logBucket.take(lines.length);
+    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
+    return this.emit(lines.map((line) => this.newEntry(EVENT.log, line)));
+  }
+
+  /** One run of a health check (from the cron Worker): its `health` event, and an alert when its status changes. */
+  async recordCheck({ name, run }: RecordCheckRequest): Promise<PublishResult> {
+    const def = this.def.checks.find((c) => c.name === name);
+    if (!def) throw new TypeError(`dashboard ${this.def.id} has no check "${name}"`);
+    const applied = applyRun(def, this.state.checks[name] ?? NEW_CHECK, run);
+    if (!applied) return { ids: [], events: [], duplicate: true };
+    this.state.checks[name] = applied.record;
+    const entries = [this.newEntry(EVENT.health, applied.health)];
+    if (applied.alert) entries.push(this.newEntry(EVENT.alert, applied.alert));
+    return this.emit(entries);
+  }
+
+  /** Every check's last state, for `GET /api/dashboards/:id/checks`. */
+  async checks(): Promise<CheckState[]> {
+    return this.def.checks.map((c) => stateOf(c, this.state.checks[c.name]));
+  }
+
+  /** Records and appends new entries; durable before it answers: a publish that returned ids is never lost. */
+  private async emit(entries: Entry[]): Promise<PublishResult> {
     this.state.published += entries.length;
     this.state.lastId = formatEventId(this.lastAssigned!);
     this.saveState();
-    // Durable before we answer: a publish that returned ids is never lost.
     await this.appends.accept(entries);
     return { ids: entries.map((e) => e.id), events: entries.map(({ id, event }) => ({ id, event })) };
   }

@@ -7,7 +7,7 @@
 // bytes to every stream of the group, synchronously, without awaiting any client.
 import { EVENT, parseEventId, compareEventIds, formatEventId, type ApiError, type EventId, type Gap } from "../contract/index.ts";
 import type { LogEntry } from "./event-log.ts";
-import { parseMetricFilter, type MetricFilter } from "./filter.ts";
+import { parseStreamFilter, wantsLog, type StreamFilter } from "./filter.ts";
 import { concatBytes, encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
 import { StreamClient } from "./stream-client.ts";
 
@@ -46,26 +46,33 @@ export function gapFrame(gap: Gap): Uint8Array {
 }
 
 /** The bytes of `entry` for viewers with `filter`, encoded once and cached on the entry. */
-export function frameFor(entry: Entry, filter: MetricFilter | null): Uint8Array | null {
+export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array | null {
   const key = filter?.key ?? "*";
   const frames = (entry.frames ??= new Map());
   let frame = frames.get(key);
   if (frame !== undefined) return frame;
-  if (!filter) {
+  if (entry.event === EVENT.log) {
+    // Log lines go by level; every group that takes one shares the same bytes ("log" cache key).
+    const payload = (entry.payload ??= JSON.parse(entry.data) as Record<string, unknown>);
+    frame = wantsLog(filter, payload.level) ? (frames.get("log") ?? encodeFrame(entry)) : null;
+    if (frame) frames.set("log", frame);
+  } else if (!filter) {
     frame = encodeFrame(entry);
+  } else if (!filter.metrics) {
+    frame = frameFor(entry, null);
   } else {
     const payload = (entry.payload ??= JSON.parse(entry.data) as Record<string, unknown>);
     if (entry.event === EVENT.metric) {
       // Only the chosen metrics this sample carries; a sample with none of them is not sent.
       const narrowed: Record<string, unknown> = {};
       let carried = 0;
-      for (const m of filter.names) if (m in payload) (narrowed[m] = payload[m]), carried++;
+      for (const m of filter.names!) if (m in payload) (narrowed[m] = payload[m]), carried++;
       narrowed.timestamp = payload.timestamp;
       frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
-    } else if (entry.event === EVENT.alert) {
-      frame = filter.metrics.has(payload.metric as never) ? frameFor(entry, null) : null;
+    } else if (entry.event === EVENT.alert && typeof payload.metric === "string") {
+      frame = filter.metrics.has(payload.metric) ? frameFor(entry, null) : null;
     } else {
-      frame = frameFor(entry, null);
+      frame = frameFor(entry, null); // health results and check alerts reach every viewer
     }
   }
   frames.set(key, frame);
@@ -73,7 +80,7 @@ export function frameFor(entry: Entry, filter: MetricFilter | null): Uint8Array 
 }
 
 /** The frames of `entries` for `filter`, appended to `out`; returns how many were appended. */
-export function framesFor(entries: Iterable<Entry>, filter: MetricFilter | null, out: Uint8Array[]): number {
+export function framesFor(entries: Iterable<Entry>, filter: StreamFilter | null, out: Uint8Array[]): number {
   let n = 0;
   for (const e of entries) {
     const frame = frameFor(e, filter);
@@ -83,7 +90,7 @@ export function framesFor(entries: Iterable<Entry>, filter: MetricFilter | null,
 }
 
 interface Group {
-  filter: MetricFilter | null;
+  filter: StreamFilter | null;
   clients: Set<StreamClient>;
 }
 
@@ -97,7 +104,7 @@ export interface StreamLimits {
 }
 
 export interface StreamRequest {
-  filter: MetricFilter | null;
+  filter: StreamFilter | null;
   historySeconds: number;
   /** When the stream was opened: `history` counts back from here. */
   openedAt: number;
@@ -139,8 +146,9 @@ export class Fanout {
       return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
     }
     const url = new URL(request.url);
-    const filter = parseMetricFilter(url.searchParams.get("metrics"), limits.metricNames);
-    if (filter && "unknown" in filter) throw new TypeError("the Worker validates metrics before routing here");
+    const query = { metrics: url.searchParams.get("metrics"), logs: url.searchParams.get("logs") };
+    const filter = parseStreamFilter(query, limits.metricNames);
+    if (filter && "error" in filter) throw new TypeError(`the Worker validates filters before routing here: ${filter.error}`);
     const historySeconds = Number(url.searchParams.get("history") ?? 60);
     const rawResume = request.headers.get("Last-Event-ID") ?? url.searchParams.get("lastEventId");
 
@@ -183,17 +191,21 @@ export class Fanout {
     let delivered = 0;
     for (const group of this.groups.values()) {
       const chunks: Uint8Array[] = [];
+      // Metric updates and log lines may be dropped for a viewer that is behind (the lines are
+      // counted and reported); alerts and health results never are.
       let droppable = true;
+      let logs = 0;
       for (const e of entries) {
         const frame = frameFor(e, group.filter);
         if (!frame) continue;
         chunks.push(frame);
-        if (e.event !== EVENT.metric) droppable = false;
+        if (e.event === EVENT.log) logs++;
+        else if (e.event !== EVENT.metric) droppable = false;
       }
       if (chunks.length === 0) continue;
       const bytes = concatBytes(chunks);
       for (const client of group.clients) {
-        client.write(bytes, droppable);
+        client.write(bytes, droppable, logs);
         delivered += chunks.length;
       }
     }
@@ -205,7 +217,7 @@ export class Fanout {
     for (const c of [...this.clients]) c.fail(reason);
   }
 
-  private groupFor(filter: MetricFilter | null): Group {
+  private groupFor(filter: StreamFilter | null): Group {
     const key = filter?.key ?? "*";
     let group = this.groups.get(key);
     if (!group) this.groups.set(key, (group = { filter, clients: new Set() }));

@@ -1,24 +1,52 @@
-// `?metrics=` filters. Viewers with the same filter share one encoded frame per event.
+// A viewer's filter: `?metrics=` (which of the dashboard's metrics) and `?logs=` (the minimum log
+// level, or none). Viewers with the same filter form a group and share one encoded frame per event.
+import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, type LogLevel } from "../contract/index.ts";
 
-export interface MetricFilter {
-  /** Canonical form (definition order, no duplicates): the cache key for encoded frames. */
+export interface StreamFilter {
+  /** Canonical form: the cache key for encoded frames ("*" is the default filter, never built here). */
   key: string;
-  /** The chosen metrics, in definition order. */
-  names: readonly string[];
-  metrics: ReadonlySet<string>;
+  /** The chosen metrics in definition order; null: all of them. */
+  names: readonly string[] | null;
+  metrics: ReadonlySet<string> | null;
+  /** Log lines below this level are not sent; null: no log lines at all (`?logs=none`). */
+  minLog: LogLevel | null;
+}
+
+const LOG_RANK = new Map<string, number>(LOG_LEVELS.map((l, i) => [l, i]));
+
+/** Whether a line of `level` reaches a viewer whose filter is `filter` (null: the default). */
+export function wantsLog(filter: StreamFilter | null, level: unknown): boolean {
+  const min = filter ? filter.minLog : DEFAULT_LOG_LEVEL;
+  return min !== null && (LOG_RANK.get(level as string) ?? 0) >= LOG_RANK.get(min)!;
 }
 
 /**
- * Parses a comma-separated list against the dashboard's metric names (in definition order);
- * returns the unknown names instead when there are any.
+ * Parses `?metrics=` against the dashboard's metric names (in definition order) and `?logs=`;
+ * null when both are the default. An error names what is wrong, as the Worker's 400 says it.
  */
-export function parseMetricFilter(raw: string | null | undefined, defined: readonly string[]): MetricFilter | null | { unknown: string[] } {
-  if (raw === null || raw === undefined) return null;
-  const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !defined.includes(n));
-  if (unknown.length > 0 || names.length === 0) return { unknown: names.length === 0 ? [raw] : unknown };
-  const set = new Set(names);
-  const ordered = defined.filter((m) => set.has(m));
-  if (ordered.length === defined.length) return null; // all of them: same as no filter
-  return { key: ordered.join(","), names: ordered, metrics: new Set(ordered) };
+export function parseStreamFilter(
+  query: { metrics?: string | null; logs?: string | null },
+  defined: readonly string[],
+): StreamFilter | null | { error: string } {
+  let names: string[] | null = null;
+  if (query.metrics !== null && query.metrics !== undefined) {
+    const raw = query.metrics;
+    const asked = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = asked.length === 0 ? [raw] : asked.filter((n) => !defined.includes(n));
+    if (unknown.length > 0) {
+      return { error: `metrics: unknown metric ${unknown.map((m) => JSON.stringify(m)).join(", ")}; known: ${defined.join(", ")}` };
+    }
+    const set = new Set(asked);
+    names = defined.filter((m) => set.has(m));
+    if (names.length === defined.length) names = null; // all of them: same as no filter
+  }
+  let minLog: LogLevel | null = DEFAULT_LOG_LEVEL;
+  if (query.logs !== null && query.logs !== undefined) {
+    if (query.logs === "none") minLog = null;
+    else if (isLogLevel(query.logs)) minLog = query.logs;
+    else return { error: `logs: must be one of ${LOG_LEVELS.join(", ")} or none, got ${JSON.stringify(query.logs)}` };
+  }
+  if (names === null && minLog === DEFAULT_LOG_LEVEL) return null;
+  const key = `${names ? names.join(",") : "*"};logs=${minLog ?? "none"}`;
+  return { key, names, metrics: names ? new Set(names) : null, minLog };
 }

@@ -1,14 +1,27 @@
 // The dashboard object's RPC surface beyond fetch: publishing (Worker, cron publisher) and the
 // relay protocol (durable-objects/relay.ts ⇄ durable-objects/relay-hub.ts).
-import type { EventName, Gap, MetricUpdate } from "../contract/index.ts";
+import type { EventName, Gap, LogLine, MetricUpdate } from "../contract/index.ts";
+import type { CheckRun } from "../worker/checks.ts";
 import type { LogEntry } from "./event-log.ts";
 
 export interface PublishRequest {
   /** Checked and rounded against the dashboard's definitions (worker/ingest.ts). */
   samples: MetricUpdate[];
+  /** Log lines published in the same commit, after the samples (the simulator's; not rate-limited). */
+  logs?: LogLine[];
   /** With `seq`: a publisher's own sequence; a (source, seq) seen before is not published twice. */
   source?: string;
   seq?: number;
+}
+
+export interface PublishLogsRequest {
+  /** Checked against the log ingest rules (worker/logs.ts). */
+  lines: LogLine[];
+}
+
+export interface RecordCheckRequest {
+  name: string;
+  run: CheckRun;
 }
 
 export interface PublishResult {

@@ -1,7 +1,10 @@
 // One open SSE stream. Writes are synchronous enqueues of shared bytes; a client whose
 // socket is not draining gets a small bounded queue instead of unbounded memory, loses its
-// oldest metric frames first, and is cut off if it stops reading for too long.
-import type { MetricFilter } from "./filter.ts";
+// oldest metric and log frames first (log lines it lost are reported to it in one `log-dropped`
+// event), and is cut off if it stops reading for too long.
+import { EVENT, type LogDropped } from "../contract/index.ts";
+import type { StreamFilter } from "./filter.ts";
+import { encodeFrame } from "./sse.ts";
 
 /** Bytes the runtime may hold for a stream before we stop enqueueing and start queueing. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
@@ -10,8 +13,15 @@ export const MAX_PENDING_BYTES = 64 * 1024;
 
 interface Pending {
   bytes: Uint8Array;
-  /** Metric updates may be dropped under backpressure; history and alerts may not. */
+  /** Metric updates and log lines may be dropped under backpressure; history and alerts may not. */
   droppable: boolean;
+  /** Log lines in `bytes`: dropping them is reported. */
+  logs: number;
+}
+
+function logDroppedFrame(count: number): Uint8Array {
+  const payload: LogDropped = { count, message: `${count} log line${count === 1 ? "" : "s"} dropped: this viewer fell behind` };
+  return encodeFrame({ event: EVENT.logDropped, data: JSON.stringify(payload) });
 }
 
 export class StreamClient {
@@ -20,6 +30,8 @@ export class StreamClient {
   live = false;
   closed = false;
   dropped = 0;
+  /** Log lines dropped and not yet reported to the viewer. */
+  private lostLogs = 0;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private pending: Pending[] = [];
   private pendingBytes = 0;
@@ -27,7 +39,7 @@ export class StreamClient {
 
   /** @param stuckAfterMs a client that has not drained for this long is cut off (it may resume by id). */
   constructor(
-    readonly filter: MetricFilter | null,
+    readonly filter: StreamFilter | null,
     first: Uint8Array,
     private readonly stuckAfterMs: number,
     private readonly onClose: (client: StreamClient) => void,
@@ -45,7 +57,7 @@ export class StreamClient {
     );
   }
 
-  write(bytes: Uint8Array, droppable: boolean): void {
+  write(bytes: Uint8Array, droppable: boolean, logs = 0): void {
     if (this.closed) return;
     if (this.pending.length > 0) this.drain();
     if (this.pending.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
@@ -53,13 +65,14 @@ export class StreamClient {
       return;
     }
     if (this.pending.length === 0) this.stuckSince = Date.now();
-    this.pending.push({ bytes, droppable });
+    this.pending.push({ bytes, droppable, logs });
     this.pendingBytes += bytes.byteLength;
     while (this.pendingBytes > MAX_PENDING_BYTES) {
       const oldest = this.pending.findIndex((p) => p.droppable);
       if (oldest === -1) return this.fail("stream buffer full");
-      this.pendingBytes -= this.pending[oldest]!.bytes.byteLength;
-      this.pending.splice(oldest, 1);
+      const [gone] = this.pending.splice(oldest, 1);
+      this.pendingBytes -= gone!.bytes.byteLength;
+      this.lostLogs += gone!.logs;
       this.dropped++;
     }
   }
@@ -112,6 +125,11 @@ export class StreamClient {
     while (this.pending.length > 0 && (this.controller.desiredSize ?? 0) > 0) {
       const next = this.pending.shift()!;
       this.pendingBytes -= next.bytes.byteLength;
+      if (this.lostLogs > 0) {
+        // Where the lines went missing: before the first frame that follows them.
+        this.controller.enqueue(logDroppedFrame(this.lostLogs));
+        this.lostLogs = 0;
+      }
       this.controller.enqueue(next.bytes);
       moved = true;
     }

@@ -1,6 +1,7 @@
 // Reads and checks the Worker's configuration once per env object. A bad value fails at
 // startup (worker/index.ts reads it at module load) with a message naming the variable.
-import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, DefinitionError, type DashboardDef } from "../contract/index.ts";
+import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, LOG_LIMITS, type DashboardDef } from "../contract/index.ts";
+import { defineChecks } from "./checks.ts";
 
 export interface Config {
   dashboards: DashboardDef[];
@@ -27,6 +28,8 @@ export interface Config {
   viewer: { secret: string; token: string } | null;
   /** TICKET_TTL_SECONDS (default 60): how long a viewer ticket opens streams. */
   ticketTtlSeconds: number;
+  /** LOG_RATE_PER_SECOND / LOG_BURST: log lines one dashboard accepts (token bucket). */
+  logRate: { perSecond: number; burst: number };
   /** Set when both UPSTASH_REDIS_REST_URL and _TOKEN are: events go to Upstash Redis Streams. */
   upstash: UpstashConfig | null;
 }
@@ -71,6 +74,11 @@ function parseConfig(env: Env): Config {
     viewer: parseViewer(env),
     ticketTtlSeconds: positiveNumber(env, "TICKET_TTL_SECONDS", 60),
     upstash: parseUpstash(env),
+    logRate: {
+      perSecond: positiveNumber(env, "LOG_RATE_PER_SECOND", 200),
+      // A whole request (up to 500 lines) must fit in a burst, or it could never pass.
+      burst: wholeNumber(env, "LOG_BURST", 2000, LOG_LIMITS.lines, 1_000_000),
+    },
   };
 }
 
@@ -97,7 +105,7 @@ function wholeNumber(env: Env, name: keyof Env & string, fallback: number, min: 
   return value;
 }
 
-const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics"]);
+const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks"]);
 
 function parseDashboards(raw: unknown): DashboardDef[] {
   const list = typeof raw === "string" ? safeJson(raw) : raw;
@@ -107,7 +115,7 @@ function parseDashboards(raw: unknown): DashboardDef[] {
   const seen = new Set<string>();
   return list.map((d: unknown) => {
     const entry = (typeof d === "object" && d !== null ? d : {}) as Record<string, unknown>;
-    const { id, name, simulate, metrics } = entry;
+    const { id, name, simulate, metrics, checks } = entry;
     if (typeof id !== "string" || !DASHBOARD_ID_RE.test(id)) {
       throw new ConfigError(`DASHBOARDS: id ${JSON.stringify(id)} must match ${DASHBOARD_ID_RE}`);
     }
@@ -120,12 +128,14 @@ function parseDashboards(raw: unknown): DashboardDef[] {
       throw new ConfigError(`DASHBOARDS: dashboard "${id}": simulate must be true or false`);
     }
     let defs: DashboardDef["metrics"];
+    let checkDefs: DashboardDef["checks"];
     try {
       defs = metrics === undefined ? DEFAULT_METRICS.map((m) => ({ ...m })) : defineMetrics(id, metrics);
+      checkDefs = defineChecks(id, checks);
     } catch (err) {
-      throw err instanceof DefinitionError ? new ConfigError(err.message) : err;
+      throw err instanceof Error ? new ConfigError(err.message) : err;
     }
-    return { id, name: typeof name === "string" && name ? name : id, simulate: simulate ?? true, seed: metrics === undefined, metrics: defs };
+    return { id, name: typeof name === "string" && name ? name : id, simulate: simulate ?? true, seed: metrics === undefined, metrics: defs, checks: checkDefs };
   });
 }
 
@@ -209,5 +219,5 @@ function parseViewer(env: Env): Config["viewer"] {
 
 /** The definition of dashboard `id`; an object whose name is not configured gets the seed's five. */
 export function dashboardDef(config: Config, id: string | undefined): DashboardDef {
-  return config.dashboards.find((d) => d.id === id) ?? { id: id ?? "", name: id ?? "", simulate: false, seed: true, metrics: DEFAULT_METRICS.map((m) => ({ ...m })) };
+  return config.dashboards.find((d) => d.id === id) ?? { id: id ?? "", name: id ?? "", simulate: false, seed: true, metrics: DEFAULT_METRICS.map((m) => ({ ...m })), checks: [] };
 }

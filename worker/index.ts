@@ -1,8 +1,11 @@
-// The Worker: the Hono API, the cron publisher, and the Durable Object classes it binds.
+// The Worker: the Hono API, the cron publisher and health checks, and the Durable Object
+// classes it binds.
 import { env } from "cloudflare:workers";
 import { app } from "./app.ts";
 import { readConfig } from "./config.ts";
+import { runChecks } from "./checks.ts";
 import { runPublisher } from "./publisher.ts";
+import { dashboardStub } from "./stubs.ts";
 
 export { DashboardObject } from "../durable-objects/dashboard.ts";
 export { RelayObject } from "../durable-objects/relay.ts";
@@ -13,6 +16,13 @@ readConfig(env);
 export default {
   fetch: app.fetch,
   async scheduled(controller, env) {
-    await runPublisher(env, controller.scheduledTime);
+    const config = readConfig(env);
+    const end = controller.scheduledTime + config.publishWindowSeconds * 1000;
+    await Promise.all([
+      runPublisher(env, controller.scheduledTime),
+      runChecks(config.dashboards, end, async (dashboard, check, run) => {
+        await dashboardStub(env, dashboard).recordCheck({ name: check.name, run });
+      }),
+    ]);
   },
 } satisfies ExportedHandler<Env>;

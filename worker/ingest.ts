@@ -44,6 +44,17 @@ export function checkTime(timeMs: number, retentionSeconds: number, now: number)
   return null;
 }
 
+/** An optional ISO 8601 `timestamp` field: its epoch ms (now when absent), or what is wrong with it. */
+export function parseTimestamp(t: unknown, retentionSeconds: number, now: number): Checked<number> {
+  if (t === undefined) return { ok: now };
+  if (typeof t !== "string" || !ISO_DATETIME_RE.test(t) || Number.isNaN(Date.parse(t))) {
+    return { error: "timestamp: must be an ISO 8601 date-time with a time zone, like 2026-11-30T12:00:00Z" };
+  }
+  const timeMs = Date.parse(t);
+  const problem = checkTime(timeMs, retentionSeconds, now);
+  return problem ? { error: `timestamp: ${problem}` } : { ok: timeMs };
+}
+
 /** One JSON sample: `{ <metric>: number, …, timestamp? }`. */
 export function parseSample(dashboard: DashboardDef, item: unknown, retentionSeconds: number, now: number): Checked<MetricUpdate> {
   if (typeof item !== "object" || item === null || Array.isArray(item)) {
@@ -69,17 +80,9 @@ export function parseSample(dashboard: DashboardDef, item: unknown, retentionSec
     carried++;
   }
   if (carried === 0) return { error: `sample: carries none of the metrics (${[...byName.keys()].join(", ")})` };
-  let timeMs = now;
-  if (fields.timestamp !== undefined) {
-    const t = fields.timestamp;
-    if (typeof t !== "string" || !ISO_DATETIME_RE.test(t) || Number.isNaN(Date.parse(t))) {
-      return { error: "timestamp: must be an ISO 8601 date-time with a time zone, like 2026-11-30T12:00:00Z" };
-    }
-    timeMs = Date.parse(t);
-    const problem = checkTime(timeMs, retentionSeconds, now);
-    if (problem) return { error: `timestamp: ${problem}` };
-  }
-  return { ok: toUpdate(dashboard, values, timeMs) };
+  const time = parseTimestamp(fields.timestamp, retentionSeconds, now);
+  if ("error" in time) return time;
+  return { ok: toUpdate(dashboard, values, time.ok) };
 }
 
 /** Validates one sample or an array of them; the error names the offending field. */

@@ -3,8 +3,9 @@
 // interval boundaries and carry their time as a sequence number, so a retried publish or two
 // overlapping invocations never publish the same tick twice.
 import { readConfig, type Config } from "./config.ts";
-import { dashboardStub } from "./app.ts";
+import { dashboardStub } from "./stubs.ts";
 import type { DashboardDef } from "../contract/index.ts";
+import { simulateLogs } from "./simulated-logs.ts";
 import { simulate } from "./simulator.ts";
 
 const ATTEMPTS = 3;
@@ -25,9 +26,10 @@ export async function runPublisher(env: Env, scheduledTime: number): Promise<voi
 async function publishTick(env: Env, config: Config, def: DashboardDef, tick: number): Promise<void> {
   const dashboard = def.id;
   const sample = simulate(config.seed, def, tick);
+  const logs = simulateLogs(config.seed, def, tick, sample);
   for (let attempt = 1; ; attempt++) {
     try {
-      await dashboardStub(env, dashboard).publish({ samples: [sample], source: "simulator", seq: tick });
+      await dashboardStub(env, dashboard).publish({ samples: [sample], logs, source: "simulator", seq: tick });
       return;
     } catch (err) {
       // A deploy or eviction resets the object mid-call; the same seq makes the retry safe.

@@ -108,7 +108,7 @@ function smoothNoise(seed: number, x: number): number {
 }
 
 /** FNV-1a, then a murmur-style finaliser so nearby inputs give unrelated outputs. */
-function hash32(text: string): number {
+export function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

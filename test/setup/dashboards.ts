@@ -22,3 +22,12 @@ export const CUSTOM_TEST_DASHBOARDS = Array.from({ length: 12 }, (_, i) => ({
   simulate: i === 0,
   metrics: METRICS,
 }));
+
+/** Dashboards with health checks against the check test server (test/setup/check-servers.global.ts). */
+export function checkTestDashboards(server: string, refused: string) {
+  const check = (name: string) => ({ name, url: `${server}/${name}`, timeoutMs: 300, intervalSeconds: 10 });
+  return [
+    { id: "h1", name: "Checks 1", simulate: false, checks: [check("api"), { name: "refused", url: refused, timeoutMs: 300, intervalSeconds: 10, downAfter: 1 }] },
+    { id: "h2", name: "Checks 2", simulate: false, checks: [check("cron")] },
+  ];
+}

@@ -1,4 +1,4 @@
-// What the workers-upstash globalSetup provides (test/setup/upstash.global.ts); `inject()` in
+// What the globalSetups provide (test/setup/upstash.global.ts, check-servers.global.ts); `inject()` in
 // the tests and in vitest.config.ts is typed by this.
 export {};
 
@@ -15,5 +15,9 @@ declare module "vitest" {
     upstashBlackholeUrl: string;
     /** Nothing listens there: connections are refused. */
     upstashClosedUrl: string;
+    /** The health-check test server (test/setup/check-servers.global.ts). */
+    checkServerUrl: string;
+    /** Nothing listens there: a check of it fails to connect. */
+    checkRefusedUrl: string;
   }
 }

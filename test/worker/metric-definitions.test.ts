@@ -58,6 +58,7 @@ describe("metric definitions in DASHBOARDS", () => {
         { name: "only_critical", label: "only_critical", unit: "", decimals: 2, direction: "above", critical: 50, hysteresis: 1 },
         { name: "plain.value", label: "plain.value", unit: "", decimals: 2, direction: "above" },
       ],
+      checks: [],
     });
   });
 

@@ -37,7 +37,30 @@ function open() {
 const ids = (events: EventSourceMessage[]) => events.filter((e) => e.id).map((e) => Number(e.id!.split("-")[1]));
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
+const logLine = (n: number) => encodeFrame({ id: id(n), event: "log", data: JSON.stringify({ level: "info", message: "x".repeat(150) }) });
+
 describe("one viewer's stream", () => {
+  it("reports the log lines it had to drop in one log-dropped event, where they went missing", async () => {
+    const s = open();
+    const published = 2000;
+    for (let n = 0; n < published; n++) s.client.write(logLine(n), true, 1);
+    expect(s.client.dropped).toBeGreaterThan(0);
+    await s.readUntil(id(published - 1));
+    const got = ids(s.events);
+    const notices = s.events.filter((e) => e.event === "log-dropped");
+    // One notice, no id (it is this viewer's, not the dashboard's), counting exactly the lines lost.
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.id).toBeUndefined();
+    const { count, message } = JSON.parse(notices[0]!.data) as { count: number; message: string };
+    expect(count).toBe(published - got.length);
+    expect(message).toBe(`${count} log lines dropped: this viewer fell behind`);
+    // It sits right before the first line after the hole.
+    const at = s.events.indexOf(notices[0]!);
+    const before = Number(s.events[at - 1]!.id!.split("-")[1]);
+    const after = Number(s.events[at + 1]!.id!.split("-")[1]);
+    expect(after - before - 1).toBe(count);
+  });
+
   it("holds a bounded amount for a viewer that is not reading, losing its oldest metric updates", async () => {
     const s = open();
     const frameBytes = metric(0).byteLength;
