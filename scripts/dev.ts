@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
 import { startUpstashBridge, type UpstashBridge } from "../tools/upstash-bridge/server.ts";
 
 const { values } = parseArgs({
@@ -59,6 +60,18 @@ async function waitFor(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
+/**
+ * wrangler.toml's dashboards, with one real health check added to `demo`: this Worker's own
+ * /api/health. It is added here and not shipped in wrangler.toml because a deployed Worker has
+ * its own URL (and Cloudflare does not let a Worker fetch its own workers.dev URL).
+ */
+function withSelfCheck(): Record<string, unknown>[] {
+  const toml = parseToml(readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8")) as { vars: { DASHBOARDS: Record<string, unknown>[] } };
+  return toml.vars.DASHBOARDS.map((d) =>
+    d.id === "demo" && !d.checks ? { ...d, checks: [{ name: "worker", url: `${worker}/api/health`, intervalSeconds: 10, timeoutMs: 2000 }] } : d,
+  );
+}
+
 /** Fires the Worker's scheduled() handler, as Cloudflare's cron would, once a minute. */
 function triggerCron(): void {
   fetch(`${worker}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`)
@@ -82,6 +95,7 @@ const wranglerArgs = ["wrangler", "dev", "--port", String(workerPort), "--ip", "
 const devVars = existsSync(new URL("../.dev.vars", import.meta.url)) ? readFileSync(new URL("../.dev.vars", import.meta.url), "utf8") : "";
 const ingestToken = /^INGEST_TOKEN=/m.test(devVars) ? null : "local-dev-ingest-token";
 if (ingestToken) wranglerArgs.push("--var", `INGEST_TOKEN:${ingestToken}`);
+wranglerArgs.push("--var", `DASHBOARDS:${JSON.stringify(withSelfCheck())}`);
 if (values.upstash) {
   bridge = await startUpstashBridge({ port: 0, token: "dev-token", redisUrl: values.redis });
   console.log(`[bridge] Upstash REST bridge on ${bridge.url} over ${values.redis}`);

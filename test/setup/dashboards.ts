@@ -4,9 +4,12 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
 
-const toml = parse(readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8")) as { vars: { DASHBOARDS: unknown[] } };
+/** What a binding may hold (miniflare's Json). */
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-export const SHIPPED_DASHBOARDS = toml.vars.DASHBOARDS;
+const toml = parse(readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8")) as { vars: { DASHBOARDS: Json[] } };
+
+export const SHIPPED_DASHBOARDS: Json[] = toml.vars.DASHBOARDS;
 
 /** A metric of each kind: above with default hysteresis, below, one-threshold, bounded, none. */
 const METRICS = [
