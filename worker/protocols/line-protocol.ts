@@ -8,7 +8,7 @@
 // Each numeric field becomes a gauge named `<measurement>_<field>` (Grafana Cloud's convention)
 // with the tags as attributes; booleans become 1/0; string fields are rejected, not errors.
 // Any syntax error rejects the whole body: ProtocolError "at line L:C: <what is wrong>".
-import { ProtocolError, Rejections, type Attributes, type Point, type PointsResult } from "./points.ts";
+import { ProtocolError, Rejections, setOwn, type Attributes, type AttributeValue, type Point, type PointsResult } from "./points.ts";
 
 export type Precision = "ns" | "us" | "ms" | "s";
 export const PRECISIONS: readonly Precision[] = ["ns", "us", "ms", "s"];
@@ -89,7 +89,7 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
       const v = end + 1;
       end = scanName(v, false, true);
       if (end === v) fail(`missing tag value for "${key}"`, v);
-      tags[key] = name(v, end);
+      setOwn<AttributeValue>(tags, key, name(v, end));
       i = end;
     }
     if (i >= n || s.charCodeAt(i) !== SPACE) fail("missing fields", i);

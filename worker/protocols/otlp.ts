@@ -14,7 +14,7 @@ import {
 } from "./gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb.ts";
 import type { NumberDataPoint } from "./gen/opentelemetry/proto/metrics/v1/metrics_pb.ts";
-import { ProtocolError, Rejections, type Attributes, type AttributeValue, type LogLevel, type LogRecord, type LogsResult, type Point, type PointsResult } from "./points.ts";
+import { ProtocolError, Rejections, setOwn, type Attributes, type AttributeValue, type LogLevel, type LogRecord, type LogsResult, type Point, type PointsResult } from "./points.ts";
 
 export { readBody } from "./body.ts";
 
@@ -208,7 +208,7 @@ function attributes(kvs: KeyValue[] | undefined, base: Attributes): Attributes {
   for (const kv of kvs) {
     if (kv.value === undefined || kv.value.value.case === undefined) continue;
     const v = plain(kv.value, 0);
-    out[kv.key] = typeof v === "object" && v !== null ? JSON.stringify(v) : (v ?? "");
+    setOwn(out, kv.key, typeof v === "object" && v !== null ? JSON.stringify(v) : (v ?? ""));
   }
   return out;
 }
@@ -236,7 +236,7 @@ function plain(v: AnyValue, depth: number): Plain {
     case "kvlistValue": {
       if (depth >= MAX_DEPTH) return "…";
       const o: { [k: string]: Plain } = {};
-      for (const kv of value.values) o[kv.key] = kv.value === undefined ? null : plain(kv.value, depth + 1);
+      for (const kv of value.values) setOwn(o, kv.key, kv.value === undefined ? null : plain(kv.value, depth + 1));
       return o;
     }
     default:

@@ -67,24 +67,31 @@ export class Rejections {
   }
 }
 
+/** obj[key] = value, where a key "__proto__" (senders choose keys) is an own property too. */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /**
  * The body cannot be decoded (syntax, types, ranges) or was sent in a way this server does not
  * take. The route answers 400 with `message`, or 415 for code "unsupported_encoding".
  */
 export class ProtocolError extends Error {
   override readonly name: string = "ProtocolError";
-  constructor(
-    message: string,
-    readonly code: "invalid" | "unsupported_encoding" | "too_large" = "invalid",
-  ) {
+  readonly code: "invalid" | "unsupported_encoding" | "too_large";
+  constructor(message: string, code: ProtocolError["code"] = "invalid") {
     super(message);
+    this.code = code;
   }
 }
 
 /** The (decompressed) body is larger than the route allows: answer 413. */
 export class TooLarge extends ProtocolError {
   override readonly name = "TooLarge";
-  constructor(readonly limitBytes: number) {
+  readonly limitBytes: number;
+  constructor(limitBytes: number) {
     super(`body exceeds ${limitBytes} bytes`, "too_large");
+    this.limitBytes = limitBytes;
   }
 }
