@@ -3,12 +3,14 @@
 import { ProtocolError, TooLarge } from "./points.ts";
 
 /**
- * Compressed input is fed to the decompressor in slices of this size: deflate expands at most
- * ~1032:1, so one slice yields at most ~4 MiB, however the runtime buffers a transform's output.
- * That, not the chunk size the client chose, bounds the memory a gzip bomb can take before it is
- * cut at the limit.
+ * Compressed input is fed to the decompressor in slices of this size, and the pump yields to the
+ * reader between slices. workerd's DecompressionStream has no backpressure: each write inflates
+ * its whole input into an internal buffer at once (deflate expands up to ~1032:1). Small slices
+ * plus the yield keep that buffer to a few MiB, so a gzip bomb is cut at the limit after about
+ * limit/1032 compressed bytes instead of being inflated in full.
  */
 const SLICE = 4096;
+const yieldToReader = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * The body as bytes: at most `maxBytes` after decompression, else TooLarge, read no further than
@@ -35,6 +37,7 @@ export async function readBody(
   const compressedLimit = maxBytes + 1024 + Math.ceil(maxBytes / 100);
   // Pumps the compressed bytes in; stops early when the reading side gives up (limit, error).
   const reader = stream.getReader();
+  let stopped = false;
   const pump = (async () => {
     let total = 0;
     try {
@@ -43,7 +46,11 @@ export async function readBody(
         if (done) break;
         total += value.byteLength;
         if (total > compressedLimit) throw new TooLarge(maxBytes);
-        for (let at = 0; at < value.byteLength; at += SLICE) await writer.write(value.subarray(at, at + SLICE));
+        for (let at = 0; at < value.byteLength && !stopped; at += SLICE) {
+          await writer.write(value.subarray(at, at + SLICE));
+          await yieldToReader();
+        }
+        if (stopped) return;
       }
       await writer.close();
     } catch (e) {
@@ -58,6 +65,7 @@ export async function readBody(
     await pump;
     return bytes;
   } catch (e) {
+    stopped = true;
     // Unblocks a pump still waiting on a slow sender, then prefers its reason (TooLarge on the
     // compressed side) as the more telling one.
     await reader.cancel().catch(() => {});
