@@ -23,7 +23,7 @@ const FLOAT_RE = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /**
  * Parses a whole body. Points without a timestamp get timeMs undefined (stamp them "now"); ns
  * timestamps beyond 2^53 are cut to whole ms by string slicing, so no precision is lost above
- * the ms. Points of one line share nothing mutable: each has its own attributes object.
+ * the ms. The points of one line share one frozen attributes object: copy it to change it.
  */
 export function parseLineProtocol(body: string | Uint8Array, precision: Precision = "ns"): PointsResult {
   let s: string;
@@ -89,12 +89,14 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
       const v = end + 1;
       end = scanName(v, false, true);
       if (end === v) fail(`missing tag value for "${key}"`, v);
-      setOwn<AttributeValue>(tags, key, name(v, end));
+      if (key === "__proto__") setOwn<AttributeValue>(tags, key, name(v, end));
+      else tags[key] = name(v, end);
       i = end;
     }
     if (i >= n || s.charCodeAt(i) !== SPACE) fail("missing fields", i);
     while (s.charCodeAt(i) === SPACE) i++;
-    // Fields.
+    // Fields. The points of one line share their (frozen) tags object.
+    Object.freeze(tags);
     const first = points.length;
     let fields = 0;
     for (;;) {
@@ -107,6 +109,7 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
       let value: number | undefined;
       if (s.charCodeAt(i) === QUOTE) {
         // A string field: skip it (it may span lines), then count it as rejected.
+        const [openLine, openLineStart] = [line, lineStart];
         let j = i + 1;
         for (; j < n; j++) {
           const q = s.charCodeAt(j);
@@ -114,7 +117,10 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
           if (q === BSL) j++;
           else if (q === NL) line++, (lineStart = j + 1);
         }
-        if (j >= n) fail(`unterminated string value for field "${field}"`, i);
+        if (j >= n) {
+          [line, lineStart] = [openLine, openLineStart]; // name where the string opened
+          fail(`unterminated string value for field "${field}"`, i);
+        }
         i = j + 1;
         rejected.add(`string field "${field}" of "${measurement}"`);
       } else {
@@ -123,14 +129,13 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
           const q = s.charCodeAt(j);
           if (q === COMMA || q === SPACE || q === NL || q === CR) break;
         }
-        value = fieldValue(s.slice(i, j), field, (what) => fail(what, i));
+        const v = fieldValue(s.slice(i, j), field);
+        if (typeof v === "string") fail(v, i);
+        value = v as number;
         i = j;
       }
       fields++;
-      if (value !== undefined) {
-        const attributes = points.length === first ? tags : { ...tags };
-        points.push({ name: `${measurement}_${field}`, attributes, timeMs: undefined, value, kind: "gauge" });
-      }
+      if (value !== undefined) points.push({ name: `${measurement}_${field}`, attributes: tags, timeMs: undefined, value, kind: "gauge" });
       if (s.charCodeAt(i) !== COMMA) break;
       i++;
     }
@@ -142,8 +147,9 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
       if (q === SPACE || q === NL || q === CR) break;
     }
     if (j > i) {
-      const timeMs = timestamp(s.slice(i, j), precision, (what) => fail(what, i));
-      for (let p = first; p < points.length; p++) points[p]!.timeMs = timeMs;
+      const timeMs = timestamp(s.slice(i, j), precision);
+      if (typeof timeMs === "string") fail(timeMs, i);
+      for (let p = first; p < points.length; p++) points[p]!.timeMs = timeMs as number;
       i = j;
       while (s.charCodeAt(i) === SPACE) i++;
     }
@@ -156,16 +162,16 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
   return { points, rejected: rejected.result() };
 }
 
-/** A field value other than a string: number (int `i`, unsigned `u`, float) or boolean. */
-function fieldValue(t: string, field: string, fail: (what: string) => never): number {
+/** A field value other than a string: number (int `i`, unsigned `u`, float) or boolean; or what is wrong. */
+function fieldValue(t: string, field: string): number | string {
   const last = t.charCodeAt(t.length - 1);
-  if (t.length === 0) return fail(`missing value for field "${field}"`);
+  if (t.length === 0) return `missing value for field "${field}"`;
   if (last === 105 /* i */ || last === 117 /* u */) {
     const digits = t.slice(0, -1);
-    if (!(last === 105 ? INT_RE : UINT_RE).test(digits)) return fail(`invalid ${last === 105 ? "integer" : "unsigned"} value ${JSON.stringify(t)} for field "${field}"`);
+    if (!(last === 105 ? INT_RE : UINT_RE).test(digits)) return `invalid ${last === 105 ? "integer" : "unsigned"} value ${JSON.stringify(t)} for field "${field}"`;
     const max = last === 105 ? (digits.charCodeAt(0) === 45 ? "9223372036854775808" : "9223372036854775807") : "18446744073709551615";
     const abs = digits.charCodeAt(0) === 45 ? digits.slice(1) : digits;
-    if (abs.length > max.length || (abs.length === max.length && abs > max)) return fail(`value ${t} for field "${field}" is out of range`);
+    if (abs.length > max.length || (abs.length === max.length && abs > max)) return `value ${t.slice(0, 40)} for field "${field}" is out of range`;
     return Number(digits); // beyond 2^53 the nearest double: this product only shows it
   }
   switch (t) {
@@ -174,22 +180,22 @@ function fieldValue(t: string, field: string, fail: (what: string) => never): nu
     case "f": case "F": case "false": case "False": case "FALSE":
       return 0;
   }
-  if (!FLOAT_RE.test(t)) return fail(`invalid value ${JSON.stringify(t.slice(0, 40))} for field "${field}"`);
+  if (!FLOAT_RE.test(t)) return `invalid value ${JSON.stringify(t.slice(0, 40))} for field "${field}"`;
   const v = Number(t);
-  if (!Number.isFinite(v)) return fail(`value ${t} for field "${field}" is out of range`);
+  if (!Number.isFinite(v)) return `value ${t.slice(0, 40)} for field "${field}" is out of range`;
   return v;
 }
 
-/** Whole ms from an integer in `precision`, by slicing digits (ns/us) so 2^53 is no limit. */
-function timestamp(t: string, precision: Precision, fail: (what: string) => never): number {
-  if (!INT_RE.test(t)) return fail(`invalid timestamp ${JSON.stringify(t.slice(0, 40))}`);
+/** Whole ms from an integer in `precision`, by slicing digits (ns/us) so 2^53 is no limit; or what is wrong. */
+function timestamp(t: string, precision: Precision): number | string {
+  if (!INT_RE.test(t)) return `invalid timestamp ${JSON.stringify(t.slice(0, 40))}`;
   const negative = t.charCodeAt(0) === 45;
   const digits = negative ? t.slice(1) : t;
-  if (digits.length > 22) return fail(`timestamp ${t} is out of range`);
+  if (digits.length > 22) return `timestamp ${t.slice(0, 40)} is out of range`;
   const drop = precision === "ns" ? 6 : precision === "us" ? 3 : 0;
   let ms = digits.length > drop ? Number(digits.slice(0, digits.length - drop)) : 0;
   if (precision === "s") ms *= 1000;
-  if (ms > MAX_MS) return fail(`timestamp ${t} is out of range`);
+  if (ms > MAX_MS) return `timestamp ${t.slice(0, 40)} is out of range`;
   return negative && ms !== 0 ? -ms : ms;
 }
 

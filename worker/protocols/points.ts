@@ -8,7 +8,10 @@ export type Attributes = Record<string, AttributeValue>;
 /** One number at one time: an OTLP gauge/sum data point or one numeric line-protocol field. */
 export interface Point {
   name: string;
-  /** Resource, scope and data-point attributes merged (the data point wins), or line-protocol tags. */
+  /**
+   * Resource, scope and data-point attributes merged (the data point wins), or line-protocol
+   * tags. Read-only: the points of one line-protocol line share one frozen object.
+   */
   attributes: Attributes;
   /** Milliseconds since the epoch (whole ms); undefined when the sender gave none (or 0): stamp it "now". */
   timeMs: number | undefined;

@@ -38,8 +38,9 @@ describe("line protocol from @influxdata/influxdb-client", () => {
       ["bad", 0], ["big", -1.7976931348623157e308], ["n", -42], ["ok", 1], ["u", 18446744073709551615], ["us=er", 1.5e-7],
     ].map(([f, value]) => ({ name: `cpu load,x=1_${f}`, attributes: attrs, timeMs: 1700000000123, value, kind: "gauge" })));
     expect(r.rejected).toEqual({ count: 1, reasons: ['string field "note" of "cpu load,x=1"'] });
-    // Each point has its own attributes object.
-    expect(new Set(r.points.map((p) => p.attributes)).size).toBe(r.points.length);
+    // The points of a line share one frozen attributes object.
+    expect(new Set(r.points.map((p) => p.attributes)).size).toBe(1);
+    expect(Object.isFrozen(r.points[0]!.attributes)).toBe(true);
   });
 
   it("keeps control characters the client escapes in names (\\n, \\t, \\r)", () => {
@@ -185,5 +186,11 @@ describe("line protocol at scale", () => {
     expect(r.points).toHaveLength(100_000);
     expect(r.points[99_999]).toMatchObject({ value: 99_999, timeMs: 99_999_000, attributes: { k: "9" } });
     expect(errorOf(body + "m v=oops")).toMatch(/^at line 100001:5:/);
+  });
+});
+
+describe("line protocol regressions", () => {
+  it("names where an unterminated string opened, even after newlines inside it", () => {
+    expect(errorOf('m v=1\nm s="a\nb\nc')).toBe('at line 2:5: unterminated string value for field "s"');
   });
 });
