@@ -2,9 +2,8 @@
 // useEventStream), the rolling series the charts draw, each metric's latest value and level, the
 // alert feed, and a single view state for the header and the banners. The stream opens only once
 // the definition is in, so `?metrics=` is checked against it and the view is built before the
-// history arrives. When the Worker wants viewer tickets (GET /api/config), every connection the
-// stream opens itself first trades the viewer token (asked for once, kept in sessionStorage) for
-// a ticket.
+// history arrives. When the Worker wants viewer tickets, every connection the stream opens
+// itself first gets one (useViewerTickets).
 import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
 import {
   compareEventIds,
@@ -12,18 +11,18 @@ import {
   parseEventId,
   STREAM_QUERY,
   type Alert,
-  type ClientConfig,
   type Dashboard,
   type EventId,
   type Gap,
   type MetricDef,
   type MetricUpdate,
 } from "../../../contract/index.ts";
-import { diagnose, eventsUrl, fetchClientConfig, fetchDashboards, requestTicket } from "../lib/api.ts";
+import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
 import { levelOf, selectMetrics, type Level } from "../lib/metrics.ts";
 import { RollingSeries } from "../lib/series.ts";
 import { useDefinition } from "./useDefinition.ts";
 import { useEventStream, type EventSourceConstructor } from "./useEventStream.ts";
+import { useViewerTickets } from "./useViewerTickets.ts";
 
 export type StreamEvents = {
   [EVENT.metric]: MetricUpdate;
@@ -57,8 +56,6 @@ const LIVE_ALERT_MS = 30_000;
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
 const DEBUG_MAX_IDS = 10_000;
-/** sessionStorage key of the viewer token: this tab only, never in a URL. */
-const TOKEN_KEY = "rtd.viewerToken";
 
 export interface DashboardDebug {
   /** Every event id received on the current stream (since the last URL change), in order, duplicates included. */
@@ -114,9 +111,7 @@ export function useDashboard(
   const unreachable = ref(false);
   const refused = ref(false);
   const notFound = ref<string | null>(null);
-  /** Ticket mode and no usable viewer token: the page asks for one. */
-  const tokenNeeded = ref(false);
-  const tokenError = ref<string | null>(null);
+  const tickets = useViewerTickets(dashboard);
 
   const debug: DashboardDebug = { ids: [], states: [], duplicates: 0, streamUrls: [] };
   (globalThis as { __dashboardDebug?: DashboardDebug }).__dashboardDebug = debug;
@@ -229,84 +224,9 @@ export function useDashboard(
     }
   }
 
-  // ---- viewer tickets ---------------------------------------------------------------------
-  let configRequest: Promise<ClientConfig> | null = null;
-  /** GET /api/config once (again only if it failed); started at once, alongside the list. */
-  const clientConfig = () =>
-    (configRequest ??= fetchClientConfig().catch((error: unknown) => {
-      configRequest = null;
-      throw error;
-    }));
-  clientConfig().catch(() => {}); // the stream's resolve reports a failure
-  const storage = (() => {
-    try {
-      return globalThis.sessionStorage ?? null;
-    } catch {
-      return null; // storage blocked: the token is kept by this page only
-    }
-  })();
-  let viewerToken = storage?.getItem(TOKEN_KEY) || null;
-  let tokenWaiter: ((token: string) => void) | null = null;
-  let ticketTtlMs = 60_000;
-  /** When the ticket of the current connection arrived. */
-  let ticketAt: number | null = null;
-
-  /** Stores the token the user typed and lets a stream waiting for it go on. */
-  function submitToken(value: string): void {
-    const token = value.trim();
-    if (!token) {
-      tokenError.value = "Enter the viewer token.";
-      return;
-    }
-    viewerToken = token;
-    try {
-      storage?.setItem(TOKEN_KEY, token);
-    } catch {
-      // full or blocked: kept by this page only
-    }
-    tokenError.value = null;
-    tokenWaiter?.(token);
-    tokenWaiter = null;
-  }
-
-  /**
-   * Before each connection the stream opens itself: in ticket mode, a fresh ticket for this
-   * dashboard in `?ticket=`. Waits (without failing) while there is no token; a refused token is
-   * forgotten and asked for again. Anything else that fails is a fatal failure (backoff).
-   */
-  async function resolveStreamUrl(target: string): Promise<string> {
-    const id = dashboard.value!;
-    const config = await clientConfig();
-    if (config.viewerAuth !== "ticket") return target;
-    ticketTtlMs = config.ticketTtlSeconds * 1000;
-    for (;;) {
-      const token =
-        viewerToken ??
-        (await new Promise<string>((resolve) => {
-          tokenNeeded.value = true;
-          tokenWaiter = resolve; // a superseded resolve waits forever and is dropped
-        }));
-      const ticket = await requestTicket(id, token).catch((error: unknown) => {
-        tokenNeeded.value = false; // not the token's fault: show the stream's state (unreachable…)
-        throw error;
-      });
-      if (ticket) {
-        tokenNeeded.value = false;
-        tokenError.value = null;
-        ticketAt = Date.now();
-        return `${target}${target.includes("?") ? "&" : "?"}${STREAM_QUERY.ticket}=${encodeURIComponent(ticket.ticket)}`;
-      }
-      if (viewerToken === token) {
-        viewerToken = null;
-        storage?.removeItem(TOKEN_KEY);
-      }
-      tokenError.value = "That viewer token was not accepted.";
-    }
-  }
-
   const stream = useEventStream<StreamEvents>(url, {
     eventSource: options.eventSource,
-    resolveUrl: resolveStreamUrl,
+    resolveUrl: tickets.resolveStreamUrl,
     pauseWhenHidden: true,
     hiddenGraceMs: 5 * 60_000,
     retry: { maxAttempts: 10, baseMs: 1000, maxMs: 30_000, jitter: 0.5 },
@@ -358,8 +278,7 @@ export function useDashboard(
       if (fatal) {
         clearDiagnosis();
         // A stream refused once its ticket's time is up: expired, the next try has a fresh one.
-        const expired = error === undefined && failures === 1 && ticketAt !== null && Date.now() - ticketAt >= ticketTtlMs - 1000;
-        void runDiagnosis(!expired);
+        void runDiagnosis(!tickets.expired(failures, error));
       } else if (diagnoseTimer === null) {
         diagnoseTimer = setTimeout(() => {
           diagnoseTimer = null;
@@ -373,7 +292,7 @@ export function useDashboard(
     const id = dashboard.value;
     if (!id) return "idle";
     if (notFound.value === id) return "not-found";
-    if (tokenNeeded.value) return "auth";
+    if (tickets.needed.value) return "auth";
     if (stream.paused.value) return "paused";
     // Until the definition is in there is no stream to speak of.
     const defStatus = definition.status.value;
@@ -418,7 +337,7 @@ export function useDashboard(
     dashboards,
     historySeconds,
     /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
-    auth: { needed: tokenNeeded, error: tokenError, submit: submitToken },
+    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit },
     dismissGap: () => (gap.value = null),
     /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
     retry: () => {
