@@ -4,7 +4,9 @@
 //
 //   npm run screenshot                          dark theme, 1440×960, the liveliest dashboard
 //   npm run screenshot -- --theme light --dashboard checkout-api --wait 30 --out /tmp/s.png
-import { mkdir, rm } from "node:fs/promises";
+//   npm run screenshot -- --dashboards my-dashboards.json --dashboard wide --width 390
+//                                               (DASHBOARDS for the Worker, instead of wrangler.toml's)
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { EventSource } from "eventsource";
@@ -19,6 +21,8 @@ const { values } = parseArgs({
     width: { type: "string", default: "1440" },
     height: { type: "string", default: "960" },
     scale: { type: "string", default: "1" },
+    dashboards: { type: "string" },
+    "full-page": { type: "boolean", default: false },
   },
 });
 
@@ -60,7 +64,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 try {
   console.log("starting wrangler dev and building the client…");
-  const [worker] = await Promise.all([startWorker(registry), buildWeb(dist)]);
+  // A JSON file with DASHBOARDS (a list as in wrangler.toml), passed to wrangler dev as a --var.
+  const vars: Record<string, string> = {};
+  if (values.dashboards) vars.DASHBOARDS = JSON.stringify(JSON.parse(await readFile(values.dashboards, "utf8")));
+  const [worker] = await Promise.all([startWorker(registry, vars), buildWeb(dist)]);
   stack.push(worker);
   // Each trigger publishes for a minute; overlapping ones do not double up, and keep it seamless.
   triggerCron(worker.url);
@@ -87,11 +94,11 @@ try {
   await page.goto(`${pages.url}/?dashboard=${dashboard}&window=1`);
   await page.waitForSelector('.status[data-state="live"]', { timeout: 20_000 });
   // Charts are drawn from history at once; give the next live sample a moment to land too.
-  await page.waitForFunction(() => Number(document.querySelector('.chart[data-metric="cpu"]')?.getAttribute("data-points")) > 10, null, { timeout: 20_000 });
+  await page.waitForFunction(() => Number(document.querySelector(".chart")?.getAttribute("data-points")) > 10, null, { timeout: 20_000 });
   await sleep(1500);
   const out = resolve(values.out);
   await mkdir(dirname(out), { recursive: true });
-  await page.screenshot({ path: out, fullPage: false });
+  await page.screenshot({ path: out, fullPage: values["full-page"] });
   console.log(`wrote ${out} (${dashboard})`);
 } finally {
   await cleanup();

@@ -19,8 +19,14 @@ describe("deploy", () => {
       expect(stdout).toContain("--dry-run: exiting now.");
       const files = await readdir(outdir);
       const bundle = await readFile(join(outdir, files.find((f) => f.endsWith(".js"))!), "utf8");
-      expect(bundle).toMatch(/DashboardObject = class extends DurableObject/);
+      expect(bundle).toMatch(/export\{[^}]*\bas DashboardObject\b[^}]*\bas RelayObject\b[^}]*\bas default\}/);
       expect(bundle).toMatch(/async scheduled\(/);
+      // What every cold start parses: at most 400 KiB, 150 KiB gzip (wrangler's own count).
+      const [, raw, gzip] = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(stdout) ?? [];
+      expect(Number(raw)).toBeGreaterThan(50);
+      expect(Number(raw)).toBeLessThanOrEqual(400);
+      expect(Number(gzip)).toBeLessThanOrEqual(150);
+      expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(400 * 1024);
     } finally {
       await rm(outdir, { recursive: true, force: true });
     }

@@ -1,25 +1,28 @@
-// One dashboard's live state: the SSE stream (through useEventStream), the rolling series the
-// charts draw, the alert feed, and a single view state for the header and the banners. When the
-// Worker wants viewer tickets (GET /api/config), every connection the stream opens itself first
-// trades the viewer token (asked for once, kept in sessionStorage) for a ticket.
+// One dashboard's live state: its definition (useDefinition), the SSE stream (through
+// useEventStream), the rolling series the charts draw, each metric's latest value and level, the
+// alert feed, and a single view state for the header and the banners. The stream opens only once
+// the definition is in, so `?metrics=` is checked against it and the view is built before the
+// history arrives. When the Worker wants viewer tickets, every connection the stream opens
+// itself first gets one (useViewerTickets).
 import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
 import {
   compareEventIds,
   EVENT,
-  METRICS,
   parseEventId,
   STREAM_QUERY,
   type Alert,
-  type ClientConfig,
   type Dashboard,
   type EventId,
   type Gap,
-  type MetricName,
+  type MetricDef,
   type MetricUpdate,
 } from "../../../contract/index.ts";
-import { diagnose, eventsUrl, fetchClientConfig, requestTicket } from "../lib/api.ts";
+import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
+import { levelOf, selectMetrics, type Level } from "../lib/metrics.ts";
 import { RollingSeries } from "../lib/series.ts";
+import { useDefinition } from "./useDefinition.ts";
 import { useEventStream, type EventSourceConstructor } from "./useEventStream.ts";
+import { useViewerTickets } from "./useViewerTickets.ts";
 
 export type StreamEvents = {
   [EVENT.metric]: MetricUpdate;
@@ -53,8 +56,6 @@ const LIVE_ALERT_MS = 30_000;
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
 const DEBUG_MAX_IDS = 10_000;
-/** sessionStorage key of the viewer token: this tab only, never in a URL. */
-const TOKEN_KEY = "rtd.viewerToken";
 
 export interface DashboardDebug {
   /** Every event id received on the current stream (since the last URL change), in order, duplicates included. */
@@ -68,30 +69,49 @@ export interface UseDashboardOptions {
   eventSource?: EventSourceConstructor;
 }
 
+/**
+ * @param metricNames the address bar's `?metrics=` as written (empty: all); `selected` is what
+ *   of it the dashboard defines.
+ */
 export function useDashboard(
   dashboard: Ref<string | null>,
-  metrics: Ref<readonly MetricName[]>,
+  metricNames: Ref<readonly string[]>,
   windowSeconds: Ref<number>,
   options: UseDashboardOptions = {},
 ) {
-  const series = Object.fromEntries(METRICS.map((m) => [m, new RollingSeries(MAX_WINDOW_SECONDS + 30)])) as Record<MetricName, RollingSeries>;
+  const definition = useDefinition(dashboard);
+  const { def } = definition;
+  /** The metrics shown and streamed, in definition order; empty until the definition is in. */
+  const selected = computed<MetricDef[]>(() => (def.value ? selectMetrics(def.value.metrics, metricNames.value) : []));
+
+  /** Per metric name, created on first use; cleared (not dropped) when a new stream starts. */
+  const series = new Map<string, RollingSeries>();
+  const seriesOf = (name: string) => {
+    let s = series.get(name);
+    if (!s) series.set(name, (s = new RollingSeries(MAX_WINDOW_SECONDS + 30)));
+    return s;
+  };
   /** Bumped at most once per frame after new samples: what charts watch. */
   const frame = ref(0);
-  const latest = shallowRef<MetricUpdate | null>(null);
+  /**
+   * Each metric's latest value. A sample may carry only some metrics (sources report at their
+   * own rates): the others keep the value they had.
+   */
+  const values = shallowRef<Readonly<Record<string, number>>>({});
+  /** Each metric's threshold level by the contract's rule, hysteresis included, from the values seen. */
+  const levels = shallowRef<Readonly<Record<string, Level>>>({});
   const lastEventTime = ref<number | null>(null);
   const eventCount = ref(0);
   const alerts = shallowRef<AlertItem[]>([]);
   /** Latest non-resolved alert per metric. */
-  const activeAlerts = shallowRef<Partial<Record<MetricName, AlertItem>>>({});
+  const activeAlerts = shallowRef<Readonly<Record<string, AlertItem>>>({});
   const announcement = ref("");
   const gap = ref<Gap | null>(null);
   const dashboards = ref<Dashboard[]>([]);
   const unreachable = ref(false);
   const refused = ref(false);
   const notFound = ref<string | null>(null);
-  /** Ticket mode and no usable viewer token: the page asks for one. */
-  const tokenNeeded = ref(false);
-  const tokenError = ref<string | null>(null);
+  const tickets = useViewerTickets(dashboard);
 
   const debug: DashboardDebug = { ids: [], states: [], duplicates: 0, streamUrls: [] };
   (globalThis as { __dashboardDebug?: DashboardDebug }).__dashboardDebug = debug;
@@ -102,16 +122,29 @@ export function useDashboard(
   watch(windowSeconds, (w) => {
     if (w > historySeconds.value) historySeconds.value = w;
   });
-  watch([dashboard, () => metrics.value.join(",")], () => (historySeconds.value = windowSeconds.value), { flush: "sync" });
+  watch([dashboard, () => selected.value.map((m) => m.name).join(",")], () => (historySeconds.value = windowSeconds.value), { flush: "sync" });
 
   const url = computed(() => {
     const id = dashboard.value;
-    if (!id || notFound.value === id || metrics.value.length === 0) return null;
-    const all = metrics.value.length === METRICS.length;
+    const d = def.value;
+    if (!id || notFound.value === id || !d || d.id !== id || selected.value.length === 0) return null;
+    const all = selected.value.length === d.metrics.length;
     return eventsUrl(id, {
       [STREAM_QUERY.history]: String(historySeconds.value),
-      [STREAM_QUERY.metrics]: all ? undefined : metrics.value.join(","),
+      [STREAM_QUERY.metrics]: all ? undefined : selected.value.map((m) => m.name).join(","),
     });
+  });
+
+  // No such dashboard: say so once the list for the not-found page is in (best effort).
+  watch(definition.status, async (status) => {
+    const id = dashboard.value;
+    if (status !== "not-found" || !id) return;
+    try {
+      dashboards.value = await fetchDashboards();
+    } catch {
+      // the page lists what it already has
+    }
+    if (dashboard.value === id && definition.status.value === "not-found") notFound.value = id;
   });
 
   let lastKey: EventId | null = null;
@@ -119,8 +152,9 @@ export function useDashboard(
   function reset(): void {
     generation++;
     lastKey = null;
-    for (const s of Object.values(series)) s.clear();
-    latest.value = null;
+    for (const s of series.values()) s.clear();
+    values.value = {};
+    levels.value = {};
     lastEventTime.value = null;
     eventCount.value = 0;
     alerts.value = [];
@@ -190,84 +224,9 @@ export function useDashboard(
     }
   }
 
-  // ---- viewer tickets ---------------------------------------------------------------------
-  let configRequest: Promise<ClientConfig> | null = null;
-  /** GET /api/config once (again only if it failed); started at once, alongside the list. */
-  const clientConfig = () =>
-    (configRequest ??= fetchClientConfig().catch((error: unknown) => {
-      configRequest = null;
-      throw error;
-    }));
-  clientConfig().catch(() => {}); // the stream's resolve reports a failure
-  const storage = (() => {
-    try {
-      return globalThis.sessionStorage ?? null;
-    } catch {
-      return null; // storage blocked: the token lives in memory only
-    }
-  })();
-  let viewerToken = storage?.getItem(TOKEN_KEY) || null;
-  let tokenWaiter: ((token: string) => void) | null = null;
-  let ticketTtlMs = 60_000;
-  /** When the ticket of the current connection arrived. */
-  let ticketAt: number | null = null;
-
-  /** Stores the token the user typed and lets a stream waiting for it go on. */
-  function submitToken(value: string): void {
-    const token = value.trim();
-    if (!token) {
-      tokenError.value = "Enter the viewer token.";
-      return;
-    }
-    viewerToken = token;
-    try {
-      storage?.setItem(TOKEN_KEY, token);
-    } catch {
-      // full or blocked: kept in memory for this page
-    }
-    tokenError.value = null;
-    tokenWaiter?.(token);
-    tokenWaiter = null;
-  }
-
-  /**
-   * Before each connection the stream opens itself: in ticket mode, a fresh ticket for this
-   * dashboard in `?ticket=`. Waits (without failing) while there is no token; a refused token is
-   * forgotten and asked for again. Anything else that fails is a fatal failure (backoff).
-   */
-  async function resolveStreamUrl(target: string): Promise<string> {
-    const id = dashboard.value!;
-    const config = await clientConfig();
-    if (config.viewerAuth !== "ticket") return target;
-    ticketTtlMs = config.ticketTtlSeconds * 1000;
-    for (;;) {
-      const token =
-        viewerToken ??
-        (await new Promise<string>((resolve) => {
-          tokenNeeded.value = true;
-          tokenWaiter = resolve; // a superseded resolve waits forever and is dropped
-        }));
-      const ticket = await requestTicket(id, token).catch((error: unknown) => {
-        tokenNeeded.value = false; // not the token's fault: show the stream's state (unreachable…)
-        throw error;
-      });
-      if (ticket) {
-        tokenNeeded.value = false;
-        tokenError.value = null;
-        ticketAt = Date.now();
-        return `${target}${target.includes("?") ? "&" : "?"}${STREAM_QUERY.ticket}=${encodeURIComponent(ticket.ticket)}`;
-      }
-      if (viewerToken === token) {
-        viewerToken = null;
-        storage?.removeItem(TOKEN_KEY);
-      }
-      tokenError.value = "That viewer token was not accepted.";
-    }
-  }
-
   const stream = useEventStream<StreamEvents>(url, {
     eventSource: options.eventSource,
-    resolveUrl: resolveStreamUrl,
+    resolveUrl: tickets.resolveStreamUrl,
     pauseWhenHidden: true,
     hiddenGraceMs: 5 * 60_000,
     retry: { maxAttempts: 10, baseMs: 1000, maxMs: 30_000, jitter: 0.5 },
@@ -276,11 +235,18 @@ export function useDashboard(
         if (!accept(message.lastEventId)) return;
         const ms = Date.parse(sample.timestamp);
         const t = ms / 1000;
-        for (const m of METRICS) {
-          const value = sample[m];
-          if (typeof value === "number") series[m].push(t, value);
+        const nextValues: Record<string, number> = { ...values.value };
+        const nextLevels: Record<string, Level> = { ...levels.value };
+        // Only the metrics this sample carries get a point; no value is made up for the others.
+        for (const m of def.value?.metrics ?? []) {
+          const value = sample[m.name];
+          if (typeof value !== "number") continue;
+          seriesOf(m.name).push(t, value);
+          nextValues[m.name] = value;
+          nextLevels[m.name] = levelOf(m, value, nextLevels[m.name]);
         }
-        latest.value = sample;
+        values.value = nextValues;
+        levels.value = nextLevels;
         lastEventTime.value = ms;
         eventCount.value++;
         requestFrame();
@@ -299,7 +265,7 @@ export function useDashboard(
       },
       [EVENT.gap]: (g) => {
         gap.value = g;
-        for (const s of Object.values(series)) s.break();
+        for (const s of series.values()) s.break();
         requestFrame();
       },
     },
@@ -312,8 +278,7 @@ export function useDashboard(
       if (fatal) {
         clearDiagnosis();
         // A stream refused once its ticket's time is up: expired, the next try has a fresh one.
-        const expired = error === undefined && failures === 1 && ticketAt !== null && Date.now() - ticketAt >= ticketTtlMs - 1000;
-        void runDiagnosis(!expired);
+        void runDiagnosis(!tickets.expired(failures, error));
       } else if (diagnoseTimer === null) {
         diagnoseTimer = setTimeout(() => {
           diagnoseTimer = null;
@@ -327,8 +292,12 @@ export function useDashboard(
     const id = dashboard.value;
     if (!id) return "idle";
     if (notFound.value === id) return "not-found";
-    if (tokenNeeded.value) return "auth";
+    if (tickets.needed.value) return "auth";
     if (stream.paused.value) return "paused";
+    // Until the definition is in there is no stream to speak of.
+    const defStatus = definition.status.value;
+    if (defStatus === "unreachable") return "unreachable";
+    if (defStatus === "loading" || defStatus === "not-found") return "connecting";
     const status = stream.status.value;
     if (status === "open") return eventCount.value > 0 ? "live" : "waiting";
     if (unreachable.value) return "unreachable";
@@ -353,9 +322,12 @@ export function useDashboard(
   return {
     stream,
     state,
-    series,
+    def,
+    selected,
+    seriesOf,
     frame,
-    latest,
+    values,
+    levels,
     lastEventTime,
     eventCount,
     alerts,
@@ -365,14 +337,15 @@ export function useDashboard(
     dashboards,
     historySeconds,
     /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
-    auth: { needed: tokenNeeded, error: tokenError, submit: submitToken },
+    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit },
     dismissGap: () => (gap.value = null),
     /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
     retry: () => {
       notFound.value = null;
       unreachable.value = false;
       refused.value = false;
-      stream.reconnect();
+      if (definition.status.value === "ready") stream.reconnect();
+      else definition.reload();
     },
   };
 }

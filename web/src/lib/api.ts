@@ -1,6 +1,6 @@
 // The JSON side of the API. Always relative URLs: in production the Pages Function forwards
 // /api/* to the Worker, in development Vite's proxy does, so the page is always same-origin.
-import type { ClientConfig, Dashboard, Ticket } from "../../../contract/index.ts";
+import type { ClientConfig, Dashboard, DashboardDef, Ticket } from "../../../contract/index.ts";
 
 export const API_BASE = "/api";
 
@@ -21,6 +21,20 @@ export async function fetchDashboards(timeoutMs = 5000): Promise<Dashboard[]> {
   const list = await getJson("/dashboards", timeoutMs);
   if (!Array.isArray(list)) throw new Error("GET /api/dashboards: not a list");
   return list as Dashboard[];
+}
+
+/**
+ * `GET /api/dashboards/:id`: the dashboard's metric definitions, which the whole view is built
+ * from. Null when there is no such dashboard (404); throws when it cannot be had.
+ */
+export async function fetchDashboardDef(dashboard: string, timeoutMs = 5000): Promise<DashboardDef | null> {
+  const path = `/dashboards/${encodeURIComponent(dashboard)}`;
+  const response = await fetch(API_BASE + path, { cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`GET ${API_BASE}${path}: ${response.status}`);
+  const def = (await response.json()) as DashboardDef;
+  if (def?.id !== dashboard || !Array.isArray(def.metrics)) throw new Error(`GET ${API_BASE}${path}: not a dashboard definition`);
+  return def;
 }
 
 /** `GET /api/config`: whether streams need a ticket. */

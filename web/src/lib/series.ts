@@ -1,20 +1,32 @@
 // A rolling time series kept in plain arrays (uPlot reads them as they are; Vue never
-// proxies them). Times are unix seconds, as uPlot expects.
+// proxies them). Times are unix seconds, as uPlot expects. Each metric has its own series with
+// only the samples that carried it, so a metric reported every 15 s is a line through its own
+// points, not a line broken by the samples of its faster neighbours.
 
-/** A sample further than this from the previous one breaks the line instead of bridging it. */
+/** A pause shorter than this never breaks the line (1 Hz with hiccups). */
 const BREAK_AFTER_SECONDS = 5;
+/** Longer pauses break it when they are this many times the metric's previous interval. */
+const BREAK_FACTOR = 3;
 
 export class RollingSeries {
   readonly t: number[] = [];
   readonly v: (number | null)[] = [];
 
+  /** Seconds between the last two samples: the metric's own reporting interval. */
+  private interval: number | undefined;
+
   constructor(private readonly keepSeconds: number) {}
 
   push(t: number, value: number): void {
     const last = this.t[this.t.length - 1];
-    if (last !== undefined && t - last > BREAK_AFTER_SECONDS && this.v[this.v.length - 1] !== null) {
-      this.t.push(last + 0.001);
-      this.v.push(null);
+    if (last !== undefined && this.v[this.v.length - 1] !== null) {
+      const dt = t - last;
+      // Missed samples, not a slow source: a pause well beyond the interval seen so far.
+      if (dt > BREAK_AFTER_SECONDS && this.interval !== undefined && dt > BREAK_FACTOR * this.interval) {
+        this.t.push(last + 0.001);
+        this.v.push(null);
+      }
+      this.interval = dt;
     }
     this.t.push(t);
     this.v.push(value);
@@ -27,6 +39,11 @@ export class RollingSeries {
     if (last === undefined || this.v[this.v.length - 1] === null) return;
     this.t.push(last + 0.001);
     this.v.push(null);
+  }
+
+  /** A slow source (or a single sample so far): its points are worth drawing as dots. */
+  get sparse(): boolean {
+    return this.t.length === 1 || (this.interval !== undefined && this.interval > BREAK_AFTER_SECONDS);
   }
 
   get length(): number {
@@ -43,6 +60,7 @@ export class RollingSeries {
   clear(): void {
     this.t.length = 0;
     this.v.length = 0;
+    this.interval = undefined;
   }
 
   private trim(minT: number): void {

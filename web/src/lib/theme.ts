@@ -1,7 +1,7 @@
 // Chart colours come from the same CSS custom properties as the page, so uPlot's canvas
 // follows the system's light/dark choice; charts rebuild when it changes.
 import { shallowRef } from "vue";
-import { METRICS, type MetricName } from "../../../contract/index.ts";
+import { PALETTE_SIZE } from "./metrics.ts";
 
 export interface ChartTheme {
   text: string;
@@ -9,7 +9,8 @@ export interface ChartTheme {
   grid: string;
   warning: string;
   critical: string;
-  metric: Record<MetricName, string>;
+  /** `--series-0…11`: a metric takes the slot of its position in the definition. */
+  palette: string[];
   font: string;
 }
 
@@ -22,10 +23,13 @@ function read(): ChartTheme {
     grid: v("--grid"),
     warning: v("--warning"),
     critical: v("--critical"),
-    metric: Object.fromEntries(METRICS.map((m) => [m, v(`--metric-${m}`)])) as Record<MetricName, string>,
+    palette: Array.from({ length: PALETTE_SIZE }, (_, i) => v(`--series-${i}`)),
     font: `11px ${v("--font-mono") || "monospace"}`,
   };
 }
 
 export const chartTheme = shallowRef<ChartTheme>(read());
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => (chartTheme.value = read()));
+
+/** The colour of the metric at `index` in its dashboard's definition. */
+export const seriesColour = (index: number) => chartTheme.value.palette[index % PALETTE_SIZE]!;

@@ -1,0 +1,97 @@
+// Viewer tickets: when the Worker wants them (GET /api/config says "ticket"), every connection
+// the stream opens itself first trades the viewer token (asked for once, kept in
+// sessionStorage for this tab, only ever sent in an Authorization header) for a short-lived
+// ticket for the current dashboard.
+import { ref, type Ref } from "vue";
+import { STREAM_QUERY, type ClientConfig } from "../../../contract/index.ts";
+import { fetchClientConfig, requestTicket } from "../lib/api.ts";
+
+/** sessionStorage key of the viewer token: this tab only, never in a URL. */
+const TOKEN_KEY = "rtd.viewerToken";
+
+export function useViewerTickets(dashboard: Ref<string | null>) {
+  /** Ticket mode and no usable viewer token: the page asks for one. */
+  const needed = ref(false);
+  /** Why the last token was not taken, for the form. */
+  const error = ref<string | null>(null);
+  let configRequest: Promise<ClientConfig> | null = null;
+  /** GET /api/config once (again only if it failed); started at once, alongside the list. */
+  const clientConfig = () =>
+    (configRequest ??= fetchClientConfig().catch((failure: unknown) => {
+      configRequest = null;
+      throw failure;
+    }));
+  clientConfig().catch(() => {}); // the stream's resolve reports a failure
+  const storage = (() => {
+    try {
+      return globalThis.sessionStorage ?? null;
+    } catch {
+      return null; // storage blocked: the token is kept by this page only
+    }
+  })();
+  let viewerToken = storage?.getItem(TOKEN_KEY) || null;
+  let tokenWaiter: ((token: string) => void) | null = null;
+  let ticketTtlMs = 60_000;
+  /** When the ticket of the current connection arrived. */
+  let ticketAt: number | null = null;
+
+  /** Stores the token the user typed and lets a stream waiting for it go on. */
+  function submitToken(value: string): void {
+    const token = value.trim();
+    if (!token) {
+      error.value = "Enter the viewer token.";
+      return;
+    }
+    viewerToken = token;
+    try {
+      storage?.setItem(TOKEN_KEY, token);
+    } catch {
+      // full or blocked: kept by this page only
+    }
+    error.value = null;
+    tokenWaiter?.(token);
+    tokenWaiter = null;
+  }
+
+  /**
+   * Before each connection the stream opens itself: in ticket mode, a fresh ticket for this
+   * dashboard in `?ticket=`. Waits (without failing) while there is no token; a refused token is
+   * forgotten and asked for again. Anything else that fails is a fatal failure (backoff).
+   */
+  async function resolveStreamUrl(target: string): Promise<string> {
+    const id = dashboard.value!;
+    const config = await clientConfig();
+    if (config.viewerAuth !== "ticket") return target;
+    ticketTtlMs = config.ticketTtlSeconds * 1000;
+    for (;;) {
+      const token =
+        viewerToken ??
+        (await new Promise<string>((resolve) => {
+          needed.value = true;
+          tokenWaiter = resolve; // a superseded resolve waits forever and is dropped
+        }));
+      const ticket = await requestTicket(id, token).catch((failure: unknown) => {
+        needed.value = false; // not the token's fault: show the stream's state (unreachable…)
+        throw failure;
+      });
+      if (ticket) {
+        needed.value = false;
+        error.value = null;
+        ticketAt = Date.now();
+        return `${target}${target.includes("?") ? "&" : "?"}${STREAM_QUERY.ticket}=${encodeURIComponent(ticket.ticket)}`;
+      }
+      if (viewerToken === token) {
+        viewerToken = null;
+        storage?.removeItem(TOKEN_KEY);
+      }
+      error.value = "That viewer token was not accepted.";
+    }
+  }
+
+  /** Whether a fatal stream failure is just the ticket's time running out (the next try has a fresh one). */
+  function expired(failures: number, failure: unknown): boolean {
+    return failure === undefined && failures === 1 && ticketAt !== null && Date.now() - ticketAt >= ticketTtlMs - 1000;
+  }
+
+  return { needed, error, submit: submitToken, resolveStreamUrl, expired };
+}
