@@ -8,13 +8,14 @@ import { TokenBucket } from "../../durable-objects/rate-limit.ts";
 import { ExportLogsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.ts";
 import { ExportMetricsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import { committed, getJson, openStream, stub } from "./helpers.ts";
+import { counter, dp, gauge, request } from "./otlp-requests.ts";
 import { sdkLogs, sdkMetrics } from "./protocols/producers.ts";
 
 const TOKEN = "test-ingest-token-0123456789";
 const JSON_TYPE = "application/json";
 const PB = "application/x-protobuf";
 
-export function post(path: string, body: BodyInit, type: string, headers: Record<string, string> = {}) {
+function post(path: string, body: BodyInit, type: string, headers: Record<string, string> = {}) {
   return SELF.fetch(`https://dash.test${path}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": type, ...headers },
@@ -23,17 +24,6 @@ export function post(path: string, body: BodyInit, type: string, headers: Record
 }
 const metrics = (dashboard: string, body: BodyInit, type = JSON_TYPE, headers: Record<string, string> = {}) => post(`/api/dashboards/${dashboard}/otlp/v1/metrics`, body, type, headers);
 
-type Attrs = Record<string, string | number>;
-const kv = (attrs: Attrs) => Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === "number" ? { intValue: String(v) } : { stringValue: v } }));
-const dp = (value: number, timeMs: number, attrs: Attrs = {}, startMs?: number) => ({
-  attributes: kv(attrs),
-  timeUnixNano: String(BigInt(timeMs) * 1_000_000n),
-  ...(startMs === undefined ? {} : { startTimeUnixNano: String(BigInt(startMs) * 1_000_000n) }),
-  asDouble: value,
-});
-export const gauge = (name: string, dataPoints: object[]) => ({ name, gauge: { dataPoints } });
-export const counter = (name: string, dataPoints: object[], temporality: 1 | 2 = 2) => ({ name, sum: { aggregationTemporality: temporality, isMonotonic: true, dataPoints } });
-export const request = (...ms: object[]) => JSON.stringify({ resourceMetrics: [{ resource: { attributes: kv({ "service.name": "svc" }) }, scopeMetrics: [{ metrics: ms }] }] });
 /** A whole second some seconds ago, so samples have distinct, predictable times. */
 const at = (secondsAgo: number) => Math.floor(Date.now() / 1000) * 1000 - secondsAgo * 1000;
 
