@@ -65,10 +65,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A receiver answering `status()` to every request, keeping what arrived. */
-async function receiver(status: () => number = () => 200): Promise<{ url: string; received: Received[] }> {
+/** A receiver answering `status()` to every request after `delayMs()`, keeping what arrived. */
+async function receiver(status: () => number = () => 200, delayMs: () => number = () => 0) {
   const received: Received[] = [];
+  const open = { now: 0, max: 0 };
   server = createServer((req, res) => {
+    open.max = Math.max(open.max, ++open.now);
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -76,13 +78,16 @@ async function receiver(status: () => number = () => 200): Promise<{ url: string
       const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
       received.push({ at: Date.now(), url: req.url!, headers: req.headers, points: decode(new Uint8Array(body)) });
       const code = status();
-      res.writeHead(code, { "content-type": "application/x-protobuf" }).end(code === 200 ? undefined : "bad token");
+      setTimeout(() => {
+        open.now--;
+        res.writeHead(code, { "content-type": "application/x-protobuf" }).end(code === 200 ? undefined : "bad token");
+      }, delayMs());
     });
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, received };
+  return { url: `http://127.0.0.1:${port}`, received, open };
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = { INGEST_TOKEN: TOKEN }): { child: ChildProcess; output: () => string } {
@@ -161,6 +166,18 @@ describe("npm run agent", () => {
     const failures = output().split("\n").filter((l) => l.includes("export failed"));
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures[0]).toMatch(/^\d\d:\d\d:\d\d export failed: HTTP 401 bad token$/);
+  });
+
+  it("sends one export at a time to a slow receiver, skipping collections meanwhile", async () => {
+    let slow = true;
+    const { url, received, open } = await receiver(undefined, () => (slow ? 3500 : 0));
+    const { output } = startCli(["--url", url, "--dashboard", "this-machine"]);
+    await until(() => received.length >= 1, 15_000, output);
+    slow = false;
+    await until(() => received.length >= 3, 15_000, output);
+    expect(open.max).toBe(1);
+    expect(output()).toMatch(/\d\d:\d\d:\d\d slow export \([3-9]\.\d s\): [1-9]\d* skipped meanwhile/);
+    expect(output()).not.toContain("export failed");
   });
 
   it("exports once more and exits 0 on SIGTERM", async () => {

@@ -46,8 +46,8 @@ export function startAgent(options: AgentOptions): Agent {
       url: endpoint,
       headers: { Authorization: `Bearer ${options.token}` },
       compression: CompressionAlgorithm.GZIP,
-      // An export that outlives the interval would only overlap the next one.
-      timeoutMillis: Math.max(1000, intervalMs),
+      // A slow answer is not a failure; meanwhile withStatus() skips exports (see there).
+      timeoutMillis: 10_000,
     }),
     log,
   );
@@ -74,12 +74,29 @@ export function startAgent(options: AgentOptions): Agent {
   };
 }
 
-/** Passes exports through and says when one fails, and when they work again; successes stay quiet. */
+/**
+ * Passes exports through, one at a time, and says when one fails, and when they work again;
+ * successes stay quiet. The reader stops waiting for an export after one interval and starts the
+ * next, so on a slow Worker requests would pile up: while one is in flight, the next collections
+ * are skipped instead (cumulative counters lose nothing; a gauge misses those samples).
+ */
 function withStatus(inner: PushMetricExporter, log: (line: string) => void): PushMetricExporter {
   let failures = 0;
+  let inFlight = false;
+  let skipped = 0;
   return {
     export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+      if (inFlight) {
+        skipped++;
+        done({ code: ExportResultCode.SUCCESS });
+        return;
+      }
+      inFlight = true;
+      const started = Date.now();
       inner.export(metrics, (result) => {
+        inFlight = false;
+        if (skipped > 0) log(`${stamp()} slow export (${((Date.now() - started) / 1000).toFixed(1)} s): ${skipped} skipped meanwhile`);
+        skipped = 0;
         if (result.code === ExportResultCode.SUCCESS) {
           if (failures > 0) log(`${stamp()} export ok again after ${failures} failed`);
           failures = 0;
