@@ -40,7 +40,16 @@ export interface MetricSource {
   attributes?: Record<string, string | number | boolean>;
   /** Multiplies every value (e.g. 100 to show a 0–1 ratio as %). */
   scale?: number;
+  /**
+   * How points of several matching series (e.g. one per CPU or per network interface) at one
+   * time become one value. Without it, a request in which more than one series matches the
+   * metric has those points rejected (the answer names the series).
+   */
+  aggregate?: SourceAggregate;
 }
+
+export const SOURCE_AGGREGATES = ["sum", "avg", "min", "max"] as const;
+export type SourceAggregate = (typeof SOURCE_AGGREGATES)[number];
 
 /** A dashboard as `GET /api/dashboards/:id` returns it. */
 export interface DashboardDef {
@@ -152,12 +161,12 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
   });
 }
 
-const SOURCE_KEYS = new Set(["name", "attributes", "scale"]);
+const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate"]);
 
 function defineSource(raw: unknown, at: (problem: string) => never): MetricSource {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return at('source must be a table like { name = "system.cpu.utilization" }');
   const s = raw as Record<string, unknown>;
-  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: name, attributes, scale)`);
+  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: name, attributes, scale, aggregate)`);
   const source: MetricSource = {};
   if (s.name !== undefined) {
     if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 255) at("source.name must be text of 1–255 characters");
@@ -174,6 +183,10 @@ function defineSource(raw: unknown, at: (problem: string) => never): MetricSourc
   if (s.scale !== undefined) {
     if (typeof s.scale !== "number" || !Number.isFinite(s.scale) || s.scale === 0) at("source.scale must be a non-zero finite number");
     source.scale = s.scale as number;
+  }
+  if (s.aggregate !== undefined) {
+    if (!(SOURCE_AGGREGATES as readonly unknown[]).includes(s.aggregate)) at(`source.aggregate must be one of ${SOURCE_AGGREGATES.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(s.aggregate)}`);
+    source.aggregate = s.aggregate as SourceAggregate;
   }
   return source;
 }

@@ -13,7 +13,6 @@ import {
   EVENT,
   nextEventId,
   parseEventId,
-  type AlertState,
   type CheckState,
   type DashboardDef,
   type DashboardStats,
@@ -28,9 +27,12 @@ import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type Str
 import { createEventLog } from "./log-factory.ts";
 import { historySince } from "./recent-window.ts";
 import { RelayHub } from "./relay-hub.ts";
-import { applyRun, NEW_CHECK, stateOf, type CheckRecord } from "./check-state.ts";
+import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
 import { TokenBucket } from "./rate-limit.ts";
-import type { PublishLogsRequest, PublishRequest, PublishResult, RecordCheckRequest, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
+import { CounterStore } from "./counter-rates.ts";
+import { NEW_STATE, type PersistedState } from "./persisted-state.ts";
+import { assemble } from "./point-samples.ts";
+import type { PublishLogsRequest, PublishPointsRequest, PublishPointsResult, PublishRequest, PublishResult, RecordCheckRequest, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
 import type { StreamClient } from "./stream-client.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
@@ -38,23 +40,11 @@ const POLL_MS = 5_000;
 /** Entries per replay answer; a longer replay is paged (`more`). */
 export const REPLAY_LIMIT = 5000;
 
-interface PersistedState {
-  /** Last id assigned (events up to it may still be in the outbox). */
-  lastId: string | null;
-  /** Last id known to be in the log. */
-  committedId: string | null;
-  alertState: AlertState;
-  lastSeq: Record<string, number>;
-  checks: Record<string, CheckRecord>;
-  published: number;
-  delivered: number;
-}
-
 export class DashboardObject extends DurableObject<Env> {
   private readonly config: Config;
   private readonly def: DashboardDef;
   private readonly log: EventLog;
-  private state: PersistedState = { lastId: null, committedId: null, alertState: {}, lastSeq: {}, checks: {}, published: 0, delivered: 0 };
+  private state: PersistedState = NEW_STATE();
   /** Last id assigned; ids of events still in the outbox are above `lastCommitted`. */
   private lastAssigned: EventId | null = null;
   private lastCommitted: EventId | null = null;
@@ -68,13 +58,17 @@ export class DashboardObject extends DurableObject<Env> {
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly logBucket: TokenBucket;
+  private readonly pointBucket: TokenBucket;
+  private readonly counters: CounterStore; // counter → rate state per OTLP series
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
     this.def = dashboardDef(this.config, ctx.id.name);
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
+    this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.counters = new CounterStore(ctx.storage.sql);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
     this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch));
@@ -117,15 +111,32 @@ export class DashboardObject extends DurableObject<Env> {
       if (seen !== undefined && seq <= seen) return { ids: [], events: [], duplicate: true };
       this.state.lastSeq[source] = seq;
     }
+    const entries = this.sampleEntries(request.samples);
+    for (const line of request.logs ?? []) entries.push(this.newEntry(EVENT.log, line));
+    return this.emit(entries);
+  }
+
+  /** Each sample's metric-update, then the alerts it raised. */
+  private sampleEntries(samples: PublishRequest["samples"]): Entry[] {
     const entries: Entry[] = [];
-    for (const sample of request.samples) {
+    for (const sample of samples) {
       const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState);
       this.state.alertState = state;
       entries.push(this.newEntry(EVENT.metric, sample));
       for (const alert of alerts) entries.push(this.newEntry(EVENT.alert, alert));
     }
-    for (const line of request.logs ?? []) entries.push(this.newEntry(EVENT.log, line));
-    return this.emit(entries);
+    return entries;
+  }
+
+  /** OTLP / line-protocol points (point-samples.ts): past the point rate nothing is published; one commit. */
+  async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
+    const allowed = this.pointBucket.take(points);
+    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
+    const { samples, refused, counters } = assemble(this.def, batches, (key) => this.counters.get(key));
+    if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
+    this.counters.save(counters);
+    const result = samples.length > 0 ? await this.emit(this.sampleEntries(samples)) : { ids: [], events: [] };
+    return { ...result, refused, published: true };
   }
 
   /** Log lines, all or none: past the dashboard's log rate nothing is published. */
@@ -222,10 +233,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.state.delivered += this.fanout.goLive(client, out);
   }
 
-  /**
-   * History or resume for a relay: exactly what a viewer connecting here with the same
-   * Last-Event-ID and `history` would be sent before going live, and the id it would go live at.
-   */
+  /** History or resume for a relay: what a viewer here with the same Last-Event-ID / `history` gets first, and where it goes live. */
   async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
     const part = (await this.history.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
     // Synchronously from here on: `through` is exactly what the entries reach.
@@ -243,11 +251,8 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- relays ------------------------------------------------------------------------------
 
-  /**
-   * A relay with viewers subscribes, and again every heartbeat (so an object that restarted
-   * learns its relays again). From then on it gets every commit; the answer is the last id
-   * committed before that, so the relay knows where the pushes continue.
-   */
+  /** A relay with viewers subscribes, and again every heartbeat (a restarted object relearns its relays); from then on it
+   *  gets every commit. The answer is the last id committed before that: where the pushes continue. */
   async subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }> {
     this.hub.subscribe(request);
     this.state.delivered += request.delivered;

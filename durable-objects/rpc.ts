@@ -2,6 +2,7 @@
 // relay protocol (durable-objects/relay.ts ⇄ durable-objects/relay-hub.ts).
 import type { EventName, Gap, LogLine, MetricUpdate } from "../contract/index.ts";
 import type { CheckRun } from "../worker/checks.ts";
+import type { Refused, SeriesBatch } from "../worker/series-mapping.ts";
 import type { LogEntry } from "./event-log.ts";
 
 export interface PublishRequest {
@@ -18,6 +19,18 @@ export interface PublishLogsRequest {
   /** Checked against the log ingest rules (worker/logs.ts). */
   lines: LogLine[];
 }
+
+/** OTLP and line-protocol points, mapped onto the dashboard's metrics (worker/series-mapping.ts). */
+export interface PublishPointsRequest {
+  batches: SeriesBatch[];
+  /** Points the request carried (what the dashboard's point rate counts). */
+  points: number;
+  /** All or nothing (line protocol): when any point is refused, publish none. */
+  atomic: boolean;
+}
+
+/** Over the point rate: `retryAfterMs`. Else what was published and what was refused (`published: false`: atomic and refused). */
+export type PublishPointsResult = { retryAfterMs: number } | (PublishResult & { refused: Refused; published: boolean });
 
 export interface RecordCheckRequest {
   name: string;

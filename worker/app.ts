@@ -19,7 +19,9 @@ import { eventLogHealth } from "./health.ts";
 import { dashboardStub } from "./stubs.ts";
 
 export { dashboardStub, relayStub } from "./stubs.ts";
+import { registerInfluxRoutes } from "./routes/influx.ts";
 import { registerIngestRoutes } from "./routes/ingest.ts";
+import { registerOtlpRoutes } from "./routes/otlp.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 
 export type AppEnv = { Bindings: Env; Variables: { dashboard: DashboardDef } };
@@ -113,6 +115,8 @@ app.get("/api/dashboards/:id/stats", viewerOnly, async (c) => c.json(await dashb
 app.get("/api/dashboards/:id/checks", viewerOnly, async (c) => c.json<CheckState[]>(await dashboardStub(c.env, c.get("dashboard").id).checks()));
 
 registerIngestRoutes(app);
+registerOtlpRoutes(app);
+registerInfluxRoutes(app);
 
 app.notFound((c) => jsonError(c, 404, "not_found", `No route for ${c.req.method} ${c.req.path}`));
 

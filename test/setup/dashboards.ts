@@ -34,3 +34,21 @@ export function checkTestDashboards(server: string, refused: string) {
     { id: "h2", name: "Checks 2", simulate: false, checks: [check("cron")] },
   ];
 }
+
+/**
+ * Dashboards fed by OTLP and line protocol (test/worker/otlp-*.test.ts, influx-*.test.ts):
+ * source mappings of every kind. o1–o12 define metrics; o13 shows the seed's five.
+ */
+export const INGEST_METRICS = [
+  { name: "cpu", label: "CPU", unit: "%", decimals: 1, min: 0, max: 100, warning: 80, critical: 90, source: { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, aggregate: "avg" } },
+  { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
+  { name: "req_rate", label: "Requests", unit: "req/s", decimals: 1, min: 0, source: { name: "http.requests" } },
+  { name: "net_bytes", label: "Network", unit: "B/s", decimals: 0, min: 0, source: { name: "system.network.io", aggregate: "sum" } },
+  { name: "mem", label: "Memory", unit: "%", decimals: 2, min: 0, max: 100, source: { name: "mem_used_percent", attributes: { host: "a" } } },
+  { name: "disk", label: "Disk", unit: "%", decimals: 1, min: 0, max: 100, warning: 80, critical: 90, source: { name: "disk_used_percent", attributes: { path: "/" } } },
+];
+
+export const INGEST_TEST_DASHBOARDS = [
+  ...Array.from({ length: 12 }, (_, i) => ({ id: `o${i + 1}`, name: `Ingest ${i + 1}`, simulate: false, metrics: INGEST_METRICS })),
+  { id: "o13", name: "Ingest seed", simulate: false },
+];

@@ -33,6 +33,8 @@ describe("metric definitions in DASHBOARDS", () => {
     [Array.from({ length: 33 }, (_, i) => ({ name: `m${i}` })), "33 metrics; at most 32 per dashboard"],
     [[{ name: "up", source: { name: "x", tags: {} } }], 'metric "up": source: unknown key "tags"'],
     [[{ name: "up", source: { scale: 0 } }], 'metric "up": source.scale must be a non-zero finite number'],
+    [[{ name: "up", source: { aggregate: "median" } }], 'metric "up": source.aggregate must be one of "sum", "avg", "min", "max", got "median"'],
+    [[{ name: "up", source: { aggregate: 1 } }], 'metric "up": source.aggregate must be one of'],
   ])("refuses %j: %s", (metrics, message) => {
     expect(read(metrics)).toThrow(ConfigError);
     expect(read(metrics)).toThrow(message);
@@ -43,6 +45,12 @@ describe("metric definitions in DASHBOARDS", () => {
     [{ simulate: "yes" }, 'dashboard "shop": simulate must be true or false'],
   ])("refuses a dashboard with %j", (extra, message) => {
     expect(read([ok], extra)).toThrow(message);
+  });
+
+  it("keeps a source with its aggregate", () => {
+    const source = { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, aggregate: "avg" };
+    const [shop] = read([{ name: "cpu", source }])().dashboards;
+    expect(shop!.metrics[0]!.source).toEqual(source);
   });
 
   it("fills in defaults: label = name, no unit, 2 decimals, above, hysteresis a tenth of warning–critical", () => {

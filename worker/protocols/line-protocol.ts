@@ -25,7 +25,7 @@ const FLOAT_RE = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * timestamps beyond 2^53 are cut to whole ms by string slicing, so no precision is lost above
  * the ms. The points of one line share one frozen attributes object: copy it to change it.
  */
-export function parseLineProtocol(body: string | Uint8Array, precision: Precision = "ns"): PointsResult {
+export function parseLineProtocol(body: string | Uint8Array, precision: Precision = "ns"): PointsResult & { lines: number[] } {
   let s: string;
   if (typeof body === "string") s = body;
   else {
@@ -36,6 +36,8 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
     }
   }
   const points: Point[] = [];
+  /** Per point: the line it is on (1-based), for error messages about it. */
+  const lines: number[] = [];
   const rejected = new Rejections();
   const n = s.length;
   let i = 0;
@@ -135,7 +137,10 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
         i = j;
       }
       fields++;
-      if (value !== undefined) points.push({ name: `${measurement}_${field}`, attributes: tags, timeMs: undefined, value, kind: "gauge" });
+      if (value !== undefined) {
+        points.push({ name: `${measurement}_${field}`, attributes: tags, timeMs: undefined, value, kind: "gauge" });
+        lines.push(line);
+      }
       if (s.charCodeAt(i) !== COMMA) break;
       i++;
     }
@@ -159,7 +164,7 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
     line++;
     lineStart = i;
   }
-  return { points, rejected: rejected.result() };
+  return { points, rejected: rejected.result(), lines };
 }
 
 /** A field value other than a string: number (int `i`, unsigned `u`, float) or boolean; or what is wrong. */
