@@ -59,8 +59,7 @@ export class DashboardObject extends DurableObject<Env> {
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly logBucket: TokenBucket;
   private readonly pointBucket: TokenBucket;
-  /** Counter → rate state per OTLP series. */
-  private readonly counters: CounterStore;
+  private readonly counters: CounterStore; // counter → rate state per OTLP series
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -234,10 +233,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.state.delivered += this.fanout.goLive(client, out);
   }
 
-  /**
-   * History or resume for a relay: exactly what a viewer connecting here with the same
-   * Last-Event-ID and `history` would be sent before going live, and the id it would go live at.
-   */
+  /** History or resume for a relay: what a viewer here with the same Last-Event-ID / `history` gets first, and where it goes live. */
   async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
     const part = (await this.history.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
     // Synchronously from here on: `through` is exactly what the entries reach.
@@ -255,11 +251,8 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- relays ------------------------------------------------------------------------------
 
-  /**
-   * A relay with viewers subscribes, and again every heartbeat (so an object that restarted
-   * learns its relays again). From then on it gets every commit; the answer is the last id
-   * committed before that, so the relay knows where the pushes continue.
-   */
+  /** A relay with viewers subscribes, and again every heartbeat (a restarted object relearns its relays); from then on it
+   *  gets every commit. The answer is the last id committed before that: where the pushes continue. */
   async subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }> {
     this.hub.subscribe(request);
     this.state.delivered += request.delivered;

@@ -51,6 +51,10 @@ describe("configuration", () => {
     [{ HEARTBEAT_SECONDS: "0" }, "HEARTBEAT_SECONDS"],
     [{ TICKET_TTL_SECONDS: "-1" }, "TICKET_TTL_SECONDS"],
     [{ DASHBOARDS: [] }, "DASHBOARDS"],
+    [{ INGEST_POINTS_PER_SECOND: "fast" }, "INGEST_POINTS_PER_SECOND"],
+    [{ INGEST_POINTS_BURST: "0" }, "INGEST_POINTS_BURST must be a whole number from 1"],
+    [{ OTLP_MAX_BYTES: "100" }, "OTLP_MAX_BYTES must be a whole number from 1024"],
+    [{ INFLUX_MAX_BYTES: "1.5" }, "INFLUX_MAX_BYTES"],
     [{ DASHBOARDS: [{ id: "Bad Id", name: "x" }] }, "Bad Id"],
     [{ DASHBOARDS: [{ id: "a" }, { id: "a" }] }, "twice"],
   ])("refuses %j with a message naming it", (overrides, mention) => {
