@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
+import { freemem, loadavg, totalmem } from "node:os";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../tools/free-port.ts";
@@ -85,6 +86,11 @@ describe("npm run dev: this machine, live", () => {
       expect(v.net_in).toBeGreaterThanOrEqual(0);
       expect(v.net_out).toBeGreaterThanOrEqual(0);
     }
+    // This machine's, not made up: memory as Node reads it now (other processes come and go),
+    // the 1-minute load as the kernel reports it (it moves slowly).
+    const last = seen.at(-1)!;
+    expect(Math.abs(last.memory_used! - (1 - freemem() / totalmem()) * 100)).toBeLessThan(10);
+    expect(Math.abs(last.load_1m! - loadavg()[0]!)).toBeLessThan(Math.max(1.5, loadavg()[0]! * 0.5));
     // Real values move: CPU (one decimal) and memory change from second to second.
     const distinct = (m: string) => new Set(seen.map((v) => v[m])).size;
     expect(distinct("cpu_user") + distinct("cpu_system") + distinct("memory_used")).toBeGreaterThan(4);
