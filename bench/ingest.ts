@@ -75,7 +75,7 @@ async function push(base: string, kind: "line" | "otlp"): Promise<{ pointsPerSec
         ? [`${base}/api/v2/write?bucket=${DASHBOARD.id}&precision=ms`, lineBatch(), "text/plain", 204]
         : [`${base}/api/dashboards/${DASHBOARD.id}/otlp/v1/metrics`, otlpBatch(), "application/x-protobuf", 200];
       const auth = kind === "line" ? `Token ${TOKEN}` : `Bearer ${TOKEN}`;
-      const r = await fetch(url, { method: "POST", headers: { Authorization: auth, "Content-Type": type }, body });
+      const r = await fetch(url, { method: "POST", headers: { Authorization: auth, "Content-Type": type }, body: body as BodyInit });
       await r.arrayBuffer();
       requests++;
       if (r.status === ok) points += BATCH;

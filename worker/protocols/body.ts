@@ -47,7 +47,7 @@ export async function readBody(
         total += value.byteLength;
         if (total > compressedLimit) throw new TooLarge(maxBytes);
         for (let at = 0; at < value.byteLength && !stopped; at += SLICE) {
-          await writer.write(value.subarray(at, at + SLICE));
+          await writer.write(value.subarray(at, at + SLICE) as Uint8Array<ArrayBuffer>);
           await yieldToReader();
         }
         if (stopped) return;
