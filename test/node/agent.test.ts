@@ -1,5 +1,5 @@
 // `npm run agent` against a tiny local OTLP/HTTP receiver: what it sends (path, token, protobuf,
-// gzip), what the series are (decoded with the Worker's OTLP schema), its one-line status on
+// gzip), what the series are (decoded with the Worker's own decoder), its one-line status on
 // failed exports, its last export on SIGTERM and its refusal to start without a token.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -7,42 +7,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { cpus } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { fromBinary } from "@bufbuild/protobuf";
-import { ExportMetricsServiceRequestSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
-import type { KeyValue } from "../../worker/protocols/gen/opentelemetry/proto/common/v1/common_pb.ts";
+import { decodeOtlpMetrics } from "../../worker/protocols/otlp.ts";
+import type { Point } from "../../worker/protocols/points.ts";
 
 const TOKEN = "agent-test-token-0123456789";
-
-/** A data point as the test reads it: resource and point attributes merged, like the Worker's decoder. */
-interface Point {
-  name: string;
-  kind: "gauge" | "sum";
-  monotonic?: boolean;
-  cumulative?: boolean;
-  attributes: Record<string, unknown>;
-  value: number;
-}
-
-// Decoded with the generated OTLP schema the Worker's decoder uses (worker/protocols/gen). The
-// decoder itself (otlp.ts) is typed for workerd, not Node.
-function decode(body: Uint8Array): Point[] {
-  const attrs = (list: KeyValue[] = []) => Object.fromEntries(list.map((kv) => [kv.key, kv.value?.value.value]));
-  const points: Point[] = [];
-  for (const rm of fromBinary(ExportMetricsServiceRequestSchema, body).resourceMetrics) {
-    const resource = attrs(rm.resource?.attributes);
-    for (const sm of rm.scopeMetrics) {
-      for (const m of sm.metrics) {
-        if (m.data.case !== "gauge" && m.data.case !== "sum") continue;
-        const sum = m.data.case === "sum" ? { monotonic: m.data.value.isMonotonic, cumulative: m.data.value.aggregationTemporality === 2 } : {};
-        for (const dp of m.data.value.dataPoints) {
-          const value = dp.value.case === "asInt" ? Number(dp.value.value) : (dp.value.value ?? NaN);
-          points.push({ name: m.name, kind: m.data.case, ...sum, attributes: { ...resource, ...attrs(dp.attributes) }, value });
-        }
-      }
-    }
-  }
-  return points;
-}
 
 interface Received {
   at: number;
@@ -76,7 +44,7 @@ async function receiver(status: () => number = () => 200, delayMs: () => number 
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
-      received.push({ at: Date.now(), url: req.url!, headers: req.headers, points: decode(new Uint8Array(body)) });
+      received.push({ at: Date.now(), url: req.url!, headers: req.headers, points: decodeOtlpMetrics(new Uint8Array(body), "protobuf").points });
       const code = status();
       setTimeout(() => {
         open.now--;
@@ -148,7 +116,7 @@ describe("npm run agent", () => {
     // Network bytes: cumulative monotonic counters per interface and direction.
     const rx = pointsOf(last, "system.network.io", { "network.io.direction": "receive" });
     expect(rx.length).toBeGreaterThan(0);
-    expect(rx[0]).toMatchObject({ kind: "sum", monotonic: true, cumulative: true });
+    expect(rx[0]).toMatchObject({ kind: "sum", monotonic: true, temporality: "cumulative" });
     expect(typeof rx[0]!.attributes["system.device"]).toBe("string");
     expect(pointsOf(last, "system.network.io", { "network.io.direction": "transmit" }).length).toBe(rx.length);
     expect(last.points[0]!.attributes["service.name"]).toBe("realtime-dashboard-agent");
