@@ -124,8 +124,10 @@ async function stop(code = 0): Promise<never> {
   await bridge?.close();
   process.exit(code);
 }
-process.on("SIGINT", () => void stop());
-process.on("SIGTERM", () => void stop());
+// A second Ctrl-C does not wait: the exit handler below still signals every group.
+const onSignal = () => (stopping ? process.exit(1) : void stop());
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 // Also when this script dies of an error: the groups are detached and would otherwise stay.
 process.on("exit", () => {
   for (const child of children) signalGroup(child, "SIGTERM");
@@ -145,15 +147,15 @@ if (values.upstash) {
   console.log(`[bridge] Upstash REST bridge on ${bridge.url} over ${values.redis}`);
   wranglerArgs.push("--var", `UPSTASH_REDIS_REST_URL:${bridge.url}`, "--var", "UPSTASH_REDIS_REST_TOKEN:dev-token");
 }
+const agentDashboard = "this-machine";
 // The agent posts every second; wrangler's line for each accepted post would bury the rest.
-run("worker", "npx", wranglerArgs, { hide: /POST \/api\/dashboards\/[a-z0-9-]+\/otlp\/v1\/metrics\S* \S*2\d\d\b/ });
+run("worker", "npx", wranglerArgs, { hide: new RegExp(`POST /api/dashboards/${agentDashboard}/otlp/v1/metrics\\S* \\S*2\\d\\d\\b`) });
 await waitFor(`${worker}/api/health`, 60_000);
 triggerCron();
 setInterval(triggerCron, 60_000);
 
 // This machine's CPU, memory, load and network on `this-machine`, through the OTLP route, as
 // any real host would send them. Not fatal if it stops: the rest of the dev stack is still useful.
-const agentDashboard = "this-machine";
 const startAgent = values.agent && dashboards.some((d) => d.id === agentDashboard);
 if (startAgent) {
   run("agent", process.execPath, [fileURLToPath(new URL("../tools/agent/cli.ts", import.meta.url)), "--url", worker, "--dashboard", agentDashboard], {

@@ -94,8 +94,9 @@ describe("npm run dev: this machine, live", () => {
     // Real values move: CPU (one decimal) and memory change from second to second.
     const distinct = (m: string) => new Set(seen.map((v) => v[m])).size;
     expect(distinct("cpu_user") + distinct("cpu_system") + distinct("memory_used")).toBeGreaterThan(4);
-    // The agent's exports are quiet when they work.
+    // The agent's exports are quiet when they work, and so is wrangler about them.
     expect(dev.output()).not.toContain("export failed");
+    expect(dev.output()).not.toMatch(/otlp\/v1\/metrics\S* \S*200/);
   });
 
   it("stopping npm run dev stops the agent", async () => {
