@@ -120,9 +120,9 @@ describe("a dashboard with its own metrics (checkout-api)", () => {
   });
 
   it("keeps a card's value when a sample does not carry its metric, and charts only what was reported", async () => {
-    // 23 is past critical (20) by less than the hysteresis (5): still critical, on the page as on the server.
-    await ingest("checkout-api", { orders_per_min: 23 });
-    await page.waitForFunction(() => document.querySelector('.card[data-metric="orders_per_min"] .num')?.textContent === "23", null, { timeout: 5000 });
+    // 21 is past critical (20) by less than the hysteresis (2): still critical, on the page as on the server.
+    await ingest("checkout-api", { orders_per_min: 21 });
+    await page.waitForFunction(() => document.querySelector('.card[data-metric="orders_per_min"] .num')?.textContent === "21", null, { timeout: 5000 });
     expect(await card("orders_per_min").getAttribute("data-level")).toBe("critical");
     expect(await card("p95_latency_ms").locator(".num").textContent()).toBe("120");
     expect(await card("payment_success_ratio").locator(".num").textContent()).toBe("99.50");

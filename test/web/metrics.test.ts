@@ -31,11 +31,11 @@ describe("levelOf", () => {
     expect(levelOf(orders, 60)).toBe("ok");
     expect(levelOf(orders, 40)).toBe("warning");
     expect(levelOf(orders, 12)).toBe("critical");
-    // Default hysteresis: a quarter of the warning–critical distance (5).
-    expect(levelOf(orders, 23, "critical")).toBe("critical");
-    expect(levelOf(orders, 26, "critical")).toBe("warning");
-    expect(levelOf(orders, 44, "warning")).toBe("warning");
-    expect(levelOf(orders, 46, "warning")).toBe("ok");
+    // Default hysteresis: a tenth of the warning–critical distance (2).
+    expect(levelOf(orders, 21.5, "critical")).toBe("critical");
+    expect(levelOf(orders, 22.5, "critical")).toBe("warning");
+    expect(levelOf(orders, 41.5, "warning")).toBe("warning");
+    expect(levelOf(orders, 42.5, "warning")).toBe("ok");
     expect(levelOf(orders, undefined, "critical")).toBe("critical"); // no value in this sample: as it was
     expect(levelOf(hits, 1e9)).toBe("ok");
   });
