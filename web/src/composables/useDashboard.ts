@@ -3,31 +3,42 @@
 // alert feed, and a single view state for the header and the banners. The stream opens only once
 // the definition is in, so `?metrics=` is checked against it and the view is built before the
 // history arrives. When the Worker wants viewer tickets, every connection the stream opens
-// itself first gets one (useViewerTickets).
+// itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs and
+// useHealth; check alerts join the metric alerts in the one feed.
 import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
 import {
   compareEventIds,
+  DEFAULT_LOG_LEVEL,
   EVENT,
   parseEventId,
   STREAM_QUERY,
   type Alert,
+  type CheckAlert,
   type Dashboard,
   type EventId,
   type Gap,
+  type HealthEvent,
+  type LogDropped,
+  type LogLine,
   type MetricDef,
   type MetricUpdate,
 } from "../../../contract/index.ts";
 import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
-import { levelOf, selectMetrics, type Level } from "../lib/metrics.ts";
+import { levelOf, onceAFrame, selectMetrics, type Level } from "../lib/metrics.ts";
 import { RollingSeries } from "../lib/series.ts";
 import { useDefinition } from "./useDefinition.ts";
 import { useEventStream, type EventSourceConstructor } from "./useEventStream.ts";
+import { useHealth } from "./useHealth.ts";
+import { useLogs } from "./useLogs.ts";
 import { useViewerTickets } from "./useViewerTickets.ts";
 
 export type StreamEvents = {
   [EVENT.metric]: MetricUpdate;
-  [EVENT.alert]: Alert;
+  [EVENT.alert]: Alert | CheckAlert;
   [EVENT.gap]: Gap;
+  [EVENT.log]: LogLine;
+  [EVENT.logDropped]: LogDropped;
+  [EVENT.health]: HealthEvent;
 };
 
 export type ViewState =
@@ -42,11 +53,12 @@ export type ViewState =
   | "auth"
   | "paused";
 
-export interface AlertItem extends Alert {
+/** A metric alert or a check alert (which has `check` instead of `metric`), as the feed shows it. */
+export type AlertItem = (Alert | CheckAlert) & {
   id: string;
   /** Received as it happened, not replayed from history. */
   live: boolean;
-}
+};
 
 /** Longest chart window: what the series keep. */
 export const MAX_WINDOW_SECONDS = 15 * 60;
@@ -104,7 +116,7 @@ export function useDashboard(
   const eventCount = ref(0);
   const alerts = shallowRef<AlertItem[]>([]);
   /** Latest non-resolved alert per metric. */
-  const activeAlerts = shallowRef<Readonly<Record<string, AlertItem>>>({});
+  const activeAlerts = shallowRef<Readonly<Record<string, AlertItem & Alert>>>({});
   const announcement = ref("");
   const gap = ref<Gap | null>(null);
   const dashboards = ref<Dashboard[]>([]);
@@ -112,6 +124,8 @@ export function useDashboard(
   const refused = ref(false);
   const notFound = ref<string | null>(null);
   const tickets = useViewerTickets(dashboard);
+  const logs = useLogs(dashboard);
+  const health = useHealth(def, MAX_WINDOW_SECONDS, tickets.authorization);
 
   const debug: DashboardDebug = { ids: [], states: [], duplicates: 0, streamUrls: [] };
   (globalThis as { __dashboardDebug?: DashboardDebug }).__dashboardDebug = debug;
@@ -132,6 +146,7 @@ export function useDashboard(
     return eventsUrl(id, {
       [STREAM_QUERY.history]: String(historySeconds.value),
       [STREAM_QUERY.metrics]: all ? undefined : selected.value.map((m) => m.name).join(","),
+      [STREAM_QUERY.logs]: logs.streamLevel.value === DEFAULT_LOG_LEVEL ? undefined : logs.streamLevel.value,
     });
   });
 
@@ -160,6 +175,8 @@ export function useDashboard(
     alerts.value = [];
     activeAlerts.value = {};
     gap.value = null;
+    logs.clear();
+    health.clearRuns();
     unreachable.value = false;
     refused.value = false;
     debug.ids.length = 0;
@@ -187,17 +204,7 @@ export function useDashboard(
     return true;
   }
 
-  let frameScheduled = false;
-  function requestFrame(): void {
-    if (frameScheduled) return;
-    frameScheduled = true;
-    const run = () => {
-      frameScheduled = false;
-      frame.value++;
-    };
-    if (typeof requestAnimationFrame === "function" && !globalThis.document?.hidden) requestAnimationFrame(run);
-    else setTimeout(run, 50);
-  }
+  const requestFrame = onceAFrame(() => frame.value++);
 
   let diagnoseTimer: ReturnType<typeof setTimeout> | null = null;
   function clearDiagnosis(): void {
@@ -255,12 +262,27 @@ export function useDashboard(
         if (!accept(message.lastEventId)) return;
         const item: AlertItem = { ...alert, id: message.lastEventId, live: Date.now() - Date.parse(alert.timestamp) < LIVE_ALERT_MS };
         alerts.value = [item, ...alerts.value].slice(0, MAX_ALERTS);
-        const active = { ...activeAlerts.value };
-        if (alert.level === "resolved") delete active[alert.metric];
-        else active[alert.metric] = item;
-        activeAlerts.value = active;
+        // A check's current trouble is its status (useHealth); a metric's is its latest alert.
+        if ("metric" in alert) {
+          const active = { ...activeAlerts.value };
+          if (alert.level === "resolved") delete active[alert.metric];
+          else active[alert.metric] = { ...alert, id: item.id, live: item.live };
+          activeAlerts.value = active;
+        }
         if (item.live && alert.level === "critical") announcement.value = `Critical alert: ${alert.message}`;
         lastEventTime.value = Math.max(lastEventTime.value ?? 0, Date.parse(alert.timestamp));
+        eventCount.value++;
+      },
+      [EVENT.log]: (line, message) => {
+        if (!accept(message.lastEventId)) return;
+        logs.push(line, message.lastEventId);
+        eventCount.value++;
+      },
+      [EVENT.logDropped]: (d) => logs.dropped(d),
+      [EVENT.health]: (run, message) => {
+        if (!accept(message.lastEventId)) return;
+        health.push(run);
+        lastEventTime.value = Math.max(lastEventTime.value ?? 0, Date.parse(run.timestamp));
         eventCount.value++;
       },
       [EVENT.gap]: (g) => {
@@ -336,6 +358,8 @@ export function useDashboard(
     gap,
     dashboards,
     historySeconds,
+    logs,
+    health,
     /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
     auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit },
     dismissGap: () => (gap.value = null),

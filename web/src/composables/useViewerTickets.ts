@@ -93,5 +93,8 @@ export function useViewerTickets(dashboard: Ref<string | null>) {
     return failure === undefined && failures === 1 && ticketAt !== null && Date.now() - ticketAt >= ticketTtlMs - 1000;
   }
 
-  return { needed, error, submit: submitToken, resolveStreamUrl, expired };
+  /** The Authorization header for the viewer-only JSON routes (…/checks), when there is a token. */
+  const authorization = () => (viewerToken ? `Bearer ${viewerToken}` : undefined);
+
+  return { needed, error, submit: submitToken, resolveStreamUrl, expired, authorization };
 }

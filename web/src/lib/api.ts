@@ -1,6 +1,6 @@
 // The JSON side of the API. Always relative URLs: in production the Pages Function forwards
 // /api/* to the Worker, in development Vite's proxy does, so the page is always same-origin.
-import type { ClientConfig, Dashboard, DashboardDef, Ticket } from "../../../contract/index.ts";
+import type { CheckState, ClientConfig, Dashboard, DashboardDef, Ticket } from "../../../contract/index.ts";
 
 export const API_BASE = "/api";
 
@@ -35,6 +35,17 @@ export async function fetchDashboardDef(dashboard: string, timeoutMs = 5000): Pr
   const def = (await response.json()) as DashboardDef;
   if (def?.id !== dashboard || !Array.isArray(def.metrics)) throw new Error(`GET ${API_BASE}${path}: not a dashboard definition`);
   return def;
+}
+
+/** `GET /api/dashboards/:id/checks`: each health check's last state (viewer token when viewer auth is on). */
+export async function fetchChecks(dashboard: string, authorization?: string, timeoutMs = 5000): Promise<CheckState[]> {
+  const path = `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/checks`;
+  const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
+  const response = await fetch(path, { cache: "no-store", headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+  const list = (await response.json()) as CheckState[];
+  if (!Array.isArray(list)) throw new Error(`GET ${path}: not a list`);
+  return list;
 }
 
 /** `GET /api/config`: whether streams need a ticket. */

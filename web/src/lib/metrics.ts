@@ -94,3 +94,21 @@ export function selectMetrics(metrics: readonly MetricDef[], names: readonly str
   const chosen = metrics.filter((m) => names.includes(m.name));
   return chosen.length > 0 ? chosen : [...metrics];
 }
+
+/**
+ * `fn` to run at most once a frame however often the returned function is called (bursts of
+ * events become one render). A hidden tab has no frames: a short timer instead.
+ */
+export function onceAFrame(fn: () => void): () => void {
+  let scheduled = false;
+  const run = () => {
+    scheduled = false;
+    fn();
+  };
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    if (typeof requestAnimationFrame === "function" && !globalThis.document?.hidden) requestAnimationFrame(run);
+    else setTimeout(run, 50);
+  };
+}
