@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-import { CUSTOM_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
+import { CUSTOM_TEST_DASHBOARDS, ROLLUP_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
@@ -12,6 +12,7 @@ const testBindings = {
   DASHBOARDS: [
     ...SHIPPED_DASHBOARDS,
     ...CUSTOM_TEST_DASHBOARDS,
+    ...ROLLUP_TEST_DASHBOARDS,
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}` })),
   ],
 };

@@ -18,6 +18,7 @@ import {
   type DashboardStats,
   type EventId,
   type EventName,
+  SERIES_STEPS,
 } from "../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../worker/config.ts";
 import { AppendChain } from "./append-chain.ts";
@@ -27,7 +28,8 @@ import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type Str
 import { createEventLog } from "./log-factory.ts";
 import { historySince } from "./recent-window.ts";
 import { RelayHub } from "./relay-hub.ts";
-import type { PublishRequest, PublishResult, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
+import { Rollups } from "./rollups.ts";
+import type { PublishRequest, PublishResult, ReplayRequest, ReplayResult, SeriesRequest, SeriesResult, SubscribeRequest } from "./rpc.ts";
 import type { StreamClient } from "./stream-client.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
@@ -61,6 +63,10 @@ export class DashboardObject extends DurableObject<Env> {
   /** The streams this object holds itself (viewers not placed on relays). */
   private readonly fanout: Fanout;
   private readonly hub: RelayHub;
+  /** Downsampled history (1-minute and 1-hour buckets) for GET …/series. */
+  private readonly rollups: Rollups;
+  /** Series queries that reached this object (the Worker answers repeats of old ranges from its cache). */
+  private seriesQueries = 0;
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
 
@@ -71,7 +77,8 @@ export class DashboardObject extends DurableObject<Env> {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
-    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch));
+    this.rollups = new Rollups(ctx.storage, () => this.config.historyDays);
+    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch), (now) => this.rollups.trim(now));
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
@@ -82,6 +89,9 @@ export class DashboardObject extends DurableObject<Env> {
       try {
         const logged = parseEventId(await this.log.lastId());
         if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
+        // Whatever the buckets lack (a crash between the log append and the bucket write, or a
+        // log that was ahead of us) is rolled in before any request or commit is let in.
+        await this.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err); // the log is unreachable: start from our own record, catch up later
       }
@@ -142,6 +152,9 @@ export class DashboardObject extends DurableObject<Env> {
     this.lastCommitted = entries[entries.length - 1]!.key;
     this.lastCommitAt = Date.now();
     this.window.push(entries);
+    // Not caught up (the log was down at start): these are in the log, the catch-up reads them.
+    if (this.rollups.caughtUp) this.rollups.add(entries);
+    else void this.catchUpRollups();
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
     this.state.committedId = formatEventId(this.lastCommitted);
@@ -160,6 +173,34 @@ export class DashboardObject extends DurableObject<Env> {
         if (entries.length === 0) return;
         this.lastAssigned = entries[entries.length - 1]!.key;
         this.commit(entries);
+      } catch (err) {
+        this.appends.degrade(err);
+      }
+    });
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  /**
+   * Downsampled history (validated by worker/series.ts), as the JSON body of the answer:
+   * encoded here once, passed through the Worker as is. `complete` is false when the log could
+   * not be read to bring the buckets up to date, and then the Worker does not cache the answer.
+   */
+  async series({ from, to, step, metrics }: SeriesRequest): Promise<SeriesResult> {
+    this.seriesQueries++;
+    if (!this.rollups.caughtUp) await this.catchUpRollups();
+    const defs = metrics.map((name) => this.def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
+    const { t, series } = this.rollups.query(defs, from, to, SERIES_STEPS[step]);
+    for (const columns of Object.values(series)) delete (columns as { count?: unknown }).count;
+    return { json: JSON.stringify({ step, t, series }), complete: this.rollups.caughtUp };
+  }
+
+  /** On the append chain, so no commit interleaves with the reads. */
+  private catchUpRollups(): Promise<void> {
+    return this.appends.then(async () => {
+      if (this.rollups.caughtUp) return;
+      try {
+        await this.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err);
       }

@@ -22,6 +22,7 @@ import { readConfig } from "./config.ts";
 import { jsonError } from "./errors.ts";
 import { eventLogHealth } from "./health.ts";
 import { MAX_INGEST_BYTES, parseIngestBody } from "./ingest.ts";
+import { mountSeries } from "./series.ts";
 
 type AppEnv = { Bindings: Env; Variables: { dashboard: DashboardDef } };
 
@@ -181,6 +182,8 @@ app.get(
     return c.json(await dashboardStub(c.env, id).stats());
   },
 );
+
+mountSeries(app); // GET /api/dashboards/:id/series: downsampled history
 
 /** Ingest: a real system pushes samples; they go through the same alert rules as simulated ones. */
 app.post(

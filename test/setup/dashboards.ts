@@ -22,3 +22,14 @@ export const CUSTOM_TEST_DASHBOARDS = Array.from({ length: 12 }, (_, i) => ({
   simulate: i === 0,
   metrics: METRICS,
 }));
+
+/**
+ * The history (rollups, series API) tests' own: r1–r4 with the seed's five, r5–r8 with the
+ * metrics above (partial samples). Not simulated, so only the tests feed them.
+ */
+export const ROLLUP_TEST_DASHBOARDS = Array.from({ length: 8 }, (_, i) => ({
+  id: `r${i + 1}`,
+  name: `Rollups ${i + 1}`,
+  simulate: false,
+  ...(i >= 4 ? { metrics: METRICS } : {}),
+}));
