@@ -18,7 +18,6 @@ import {
   type DashboardStats,
   type EventId,
   type EventName,
-  SERIES_STEPS,
 } from "../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../worker/config.ts";
 import { AppendChain } from "./append-chain.ts";
@@ -190,9 +189,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.seriesQueries++;
     if (!this.rollups.caughtUp) await this.catchUpRollups();
     const defs = metrics.map((name) => this.def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
-    const { t, series } = this.rollups.query(defs, from, to, SERIES_STEPS[step]);
-    for (const columns of Object.values(series)) delete (columns as { count?: unknown }).count;
-    return { json: JSON.stringify({ step, t, series }), complete: this.rollups.caughtUp };
+    return { json: this.rollups.queryJson(defs, from, to, step), complete: this.rollups.caughtUp };
   }
 
   /** On the append chain, so no commit interleaves with the reads. */

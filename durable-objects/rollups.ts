@@ -3,19 +3,38 @@
 // whatever the event log's backend. Built incrementally from committed events; a persisted
 // watermark ("rolled up through event id"), written in the same transaction as the buckets,
 // says where to pick up from the log after a restart, so no event is counted twice or lost.
-import { compareEventIds, EVENT, formatEventId, parseEventId, round, SERIES_MAX_DAYS, type EventId, type SeriesColumns } from "../contract/index.ts";
+//
+// Buckets are stored packed: one row per metric and hour holds that hour's 60 minute buckets,
+// one row per metric and day its 24 hour buckets (Float64Array slots). A week of minute buckets
+// is then 168 rows per metric instead of 10,080: per row is what SQLite charges a query most
+// for (docs/BENCHMARKS.md). A 5-minute tier, built from the same samples, serves the day and week views.
+import { compareEventIds, EVENT, formatEventId, parseEventId, round, SERIES_MAX_DAYS, SERIES_STEPS, type EventId, type SeriesColumns, type SeriesStep } from "../contract/index.ts";
 import type { EventLog, LogEntry } from "./event-log.ts";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const LOG_PAGE = 1000;
+/**
+ * 1-minute buckets are kept this much past HISTORY_DAYS, so "the last HISTORY_DAYS days", asked
+ * a little late or between two sweeps, is still answered whole from them.
+ */
+export const MINUTE_BUCKETS_SLACK_MS = HOUR;
 
-/** A stored tier: its table and bucket width. Coarser answers merge whole buckets of one. */
+/**
+ * A stored tier: bucket width (`slot`), the span one row packs (`row`) and whether it is kept
+ * HISTORY_DAYS or SERIES_MAX_DAYS. The 5-minute tier is internal: 5- to 30-minute answers (the
+ * 24-hour and 7-day views) read 288 slots a day instead of 1,440.
+ */
 const TIERS = [
-  { table: "rollup_1m", ms: MINUTE },
-  { table: "rollup_1h", ms: HOUR },
+  { table: "rollup_1m", slot: MINUTE, row: HOUR, keep: "history" },
+  { table: "rollup_5m", slot: 5 * MINUTE, row: DAY, keep: "history" },
+  { table: "rollup_1h", slot: HOUR, row: DAY, keep: "max" },
 ] as const;
+type Tier = (typeof TIERS)[number];
+/** Per slot: min, max, sum, count (0 = empty slot), last, timestamp of last. */
+const F = 6;
+const [LO, HI, SUM, N, LAST, LAST_TS] = [0, 1, 2, 3, 4, 5];
 
 /** What `add` needs of an event: committed entries, log entries and bench entries all fit. */
 export interface RollupInput extends LogEntry {
@@ -23,19 +42,11 @@ export interface RollupInput extends LogEntry {
   payload?: Record<string, unknown>;
 }
 
-interface Agg {
-  lo: number;
-  hi: number;
-  total: number;
-  n: number;
-  last: number;
-  lastTs: number;
-}
-
 /** Columns of one metric, with `count` (the HTTP answer leaves it out; tests and tools use it). */
 export type RollupColumns = SeriesColumns & { count: (number | null)[] };
 
 export interface RollupAnswer {
+  step: SeriesStep;
   t: number[];
   series: Record<string, RollupColumns>;
 }
@@ -57,9 +68,8 @@ export class Rollups {
     sql.exec("CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     // Metric first in the key: a query reads one contiguous range per metric.
     for (const { table } of TIERS) {
-      sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (
-        metric INTEGER NOT NULL, t INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, total REAL NOT NULL,
-        n INTEGER NOT NULL, last REAL NOT NULL, last_ts INTEGER NOT NULL, PRIMARY KEY (metric, t)) WITHOUT ROWID`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (metric INTEGER NOT NULL, start INTEGER NOT NULL, slots BLOB NOT NULL,
+        PRIMARY KEY (metric, start)) WITHOUT ROWID`);
     }
     for (const r of sql.exec<{ id: number; name: string }>("SELECT id, name FROM rollup_metrics")) this.metricIds.set(r.name, r.id);
     const [row] = sql.exec<{ value: string }>("SELECT value FROM rollup_meta WHERE key = 'through'").toArray();
@@ -81,8 +91,8 @@ export class Rollups {
     let start = 0;
     if (this.through) while (start < entries.length && compareEventIds(keyOf(entries[start]!), this.through) <= 0) start++;
     if (start === entries.length) return;
-    // Merge the batch in memory first: one upsert per touched bucket, not one per sample.
-    const tiers = TIERS.map(() => new Map<string, Map<number, Agg>>());
+    // Merge the batch in memory first: one read and one write per touched row, not per sample.
+    const rows = TIERS.map(() => new Map<string, Map<number, Float64Array>>());
     for (let i = start; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.event !== EVENT.metric) continue;
@@ -92,35 +102,36 @@ export class Rollups {
       for (const name in payload) {
         const v = payload[name];
         if (name === "timestamp" || typeof v !== "number" || !Number.isFinite(v)) continue;
-        for (let k = 0; k < TIERS.length; k++) {
-          let buckets = tiers[k]!.get(name);
-          if (!buckets) tiers[k]!.set(name, (buckets = new Map()));
-          const t = ts - (ts % TIERS[k]!.ms);
-          const a = buckets.get(t);
-          if (!a) buckets.set(t, { lo: v, hi: v, total: v, n: 1, last: v, lastTs: ts });
-          else {
-            if (v < a.lo) a.lo = v;
-            if (v > a.hi) a.hi = v;
-            a.total += v;
-            a.n++;
-            // Entries come in id order: on equal timestamps the later id wins.
-            if (ts >= a.lastTs) (a.last = v), (a.lastTs = ts);
-          }
-        }
+        TIERS.forEach((tier, k) => {
+          let byStart = rows[k]!.get(name);
+          if (!byStart) rows[k]!.set(name, (byStart = new Map()));
+          const rowStart = ts - (ts % tier.row);
+          let slots = byStart.get(rowStart);
+          if (!slots) byStart.set(rowStart, (slots = new Float64Array((tier.row / tier.slot) * F)));
+          fold(slots, ((ts - rowStart) / tier.slot) | 0, v, v, v, 1, v, ts);
+        });
       }
     }
     const through = keyOf(entries[entries.length - 1]!);
     // Buckets and watermark in one transaction: after a crash, either both or neither.
     this.storage.transactionSync(() => {
-      tiers.forEach((byMetric, k) => {
-        // The stored bucket holds only older ids, so on equal timestamps the batch's value wins.
-        const upsert = `INSERT INTO ${TIERS[k]!.table} (metric, t, lo, hi, total, n, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (metric, t) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi),
-          total = total + excluded.total, n = n + excluded.n,
-          last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END, last_ts = max(last_ts, excluded.last_ts)`;
-        for (const [name, buckets] of byMetric) {
+      rows.forEach((byMetric, k) => {
+        const { table } = TIERS[k]!;
+        for (const [name, byStart] of byMetric) {
           const id = this.metricId(name);
-          for (const [t, a] of buckets) this.sql.exec(upsert, id, t, a.lo, a.hi, a.total, a.n, a.last, a.lastTs);
+          for (const [rowStart, batch] of byStart) {
+            const [stored] = this.sql.exec<{ slots: ArrayBuffer }>(`SELECT slots FROM ${table} WHERE metric = ? AND start = ?`, id, rowStart).toArray();
+            let merged = batch;
+            if (stored) {
+              // The stored slots hold only older ids, so on equal timestamps the batch's value wins.
+              merged = new Float64Array(stored.slots.slice(0));
+              for (let s = 0; s * F < batch.length; s++) {
+                const o = s * F;
+                if (batch[o + N]! > 0) fold(merged, s, batch[o + LO]!, batch[o + HI]!, batch[o + SUM]!, batch[o + N]!, batch[o + LAST]!, batch[o + LAST_TS]!);
+              }
+            }
+            this.sql.exec(`INSERT OR REPLACE INTO ${table} (metric, start, slots) VALUES (?, ?, ?)`, id, rowStart, merged.buffer as ArrayBuffer);
+          }
         }
       });
       this.sql.exec("INSERT OR REPLACE INTO rollup_meta (key, value) VALUES ('through', ?)", formatEventId(through));
@@ -142,56 +153,81 @@ export class Rollups {
     this.caughtUp = true;
   }
 
-  /** Drops buckets wholly older than their tier's retention (run on the object's sweep). */
+  /** Drops rows whose buckets are all older than their tier's retention (run on the object's sweep). */
   trim(now: number): void {
-    const cutoffs = [now - this.historyDays() * DAY, now - SERIES_MAX_DAYS * DAY];
+    const cutoff = { history: now - this.historyDays() * DAY - MINUTE_BUCKETS_SLACK_MS, max: now - SERIES_MAX_DAYS * DAY };
     for (const id of this.metricIds.values()) {
-      TIERS.forEach(({ table, ms }, k) => this.sql.exec(`DELETE FROM ${table} WHERE metric = ? AND t < ?`, id, cutoffs[k]! - ms));
+      for (const { table, row, keep } of TIERS) this.sql.exec(`DELETE FROM ${table} WHERE metric = ? AND start < ?`, id, cutoff[keep] - row);
     }
   }
 
   /**
-   * Buckets of width `stepMs` (a multiple of 1 minute or 1 hour, epoch-aligned) that overlap
-   * [fromMs, toMs]. `t` lists the buckets where any of the metrics has data; a metric without
-   * data in one of them gets null there. `avg` is rounded to two places past the metric's own.
+   * The answer for buckets of `step` (epoch-aligned) that overlap [fromMs, toMs], as JSON text
+   * (SeriesAnswer, plus `count` columns with `withCount`). `t` lists the buckets where any of the
+   * metrics has data; a metric without data in one of them gets null there. `avg` is rounded to
+   * two places past the metric's own.
    */
-  query(metrics: readonly { name: string; decimals: number }[], fromMs: number, toMs: number, stepMs: number): RollupAnswer {
-    const tier = stepMs % HOUR === 0 ? TIERS[1] : TIERS[0];
+  queryJson(metrics: readonly { name: string; decimals: number }[], fromMs: number, toMs: number, step: SeriesStep, withCount = false): string {
+    const stepMs = SERIES_STEPS[step];
+    const tier = TIERS.findLast((t) => stepMs % t.slot === 0)!; // the coarsest that fits
     const lo = Math.floor(fromMs / stepMs) * stepMs;
     const hi = (Math.floor(toMs / stepMs) + 1) * stepMs;
-    // A step of the tier's own width reads its rows; a coarser one merges them in SQLite. The
-    // merged `last` is the last of the group's latest bucket (a later bucket holds later samples).
-    const sql =
-      stepMs === tier.ms
-        ? `SELECT t, lo, hi, total, n, last FROM ${tier.table} WHERE metric = ?1 AND t >= ?2 AND t < ?3 ORDER BY t`
-        : `SELECT g.b, g.lo, g.hi, g.total, g.n, r.last FROM (
-             SELECT t / CAST(?4 AS INTEGER) * CAST(?4 AS INTEGER) AS b, min(lo) AS lo, max(hi) AS hi, sum(total) AS total, sum(n) AS n, max(t) AS lt
-             FROM ${tier.table} WHERE metric = ?1 AND t >= ?2 AND t < ?3 GROUP BY b) g
-           JOIN ${tier.table} r ON r.metric = ?1 AND r.t = g.lt ORDER BY g.b`;
-    type Row = [number, number, number, number, number, number];
-    const rows = metrics.map(({ name }) => {
-      const id = this.metricIds.get(name);
-      if (id === undefined) return [] as Row[];
-      return [...this.sql.exec(sql, id, lo, hi, ...(stepMs === tier.ms ? [] : [stepMs])).raw<Row>()];
-    });
-    // The union of the metrics' buckets; usually they share them all, so this is cheap.
-    const times = [...new Set(rows.flatMap((r) => r.map((row) => row[0])))].sort((a, b) => a - b);
-    const index = new Map(times.map((t, i) => [t, i]));
-    const series: Record<string, RollupColumns> = {};
-    metrics.forEach(({ name, decimals }, m) => {
-      const col = (): (number | null)[] => new Array<number | null>(times.length).fill(null);
-      const c: RollupColumns = { min: col(), max: col(), avg: col(), last: col(), count: col() };
-      for (const [t, min, max, total, n, last] of rows[m]!) {
-        const i = index.get(t)!;
-        c.min[i] = min;
-        c.max[i] = max;
-        c.avg[i] = round(total / n, decimals + 2);
-        c.last[i] = last;
-        c.count[i] = n;
+    const columns = metrics.map(({ name, decimals }) => this.columns(tier, this.metricIds.get(name), lo, hi, stepMs, decimals));
+    // Usually every metric has data in the same buckets; otherwise align them on the union.
+    const first = columns.find((c) => c.t.length > 0)?.t ?? [];
+    const shared = columns.every((c) => c.t.length === 0 || sameTimes(c.t, first));
+    const t = shared ? first : [...new Set(columns.flatMap((c) => c.t))].sort((a, b) => a - b);
+    const index = shared ? null : new Map(t.map((bt, i) => [bt, i]));
+    const series: Record<string, Partial<RollupColumns>> = {};
+    metrics.forEach(({ name }, m) => {
+      const c = columns[m]!;
+      const keys: (keyof RollupColumns)[] = ["min", "max", "avg", "last", ...(withCount ? (["count"] as const) : [])];
+      const out: Partial<RollupColumns> = {};
+      for (const k of keys) {
+        if (c.t.length === t.length) out[k] = c[k];
+        else {
+          const col = new Array<number | null>(t.length).fill(null);
+          c.t.forEach((bt, j) => (col[index ? index.get(bt)! : j] = c[k][j]!));
+          out[k] = col;
+        }
       }
-      series[name] = c;
+      series[name] = out;
     });
-    return { t: times, series };
+    return JSON.stringify({ step, t, series });
+  }
+
+  /** `queryJson` with counts, parsed (tests, tools). */
+  query(metrics: readonly { name: string; decimals: number }[], fromMs: number, toMs: number, step: SeriesStep): RollupAnswer {
+    return JSON.parse(this.queryJson(metrics, fromMs, toMs, step, true)) as RollupAnswer;
+  }
+
+  /** One metric's non-empty buckets of `stepMs` in [lo, hi), merged from the tier's slots in time order. */
+  private columns(tier: Tier, id: number | undefined, lo: number, hi: number, stepMs: number, decimals: number) {
+    const c = { t: [] as number[], min: [] as number[], max: [] as number[], avg: [] as number[], last: [] as number[], count: [] as number[] };
+    if (id === undefined) return c;
+    let b = NaN;
+    let [mn, mx, sum, n, last] = [0, 0, 0, 0, 0];
+    const flush = () => {
+      if (n === 0) return;
+      c.t.push(b), c.min.push(mn), c.max.push(mx), c.avg.push(round(sum / n, decimals + 2)), c.last.push(last), c.count.push(n);
+      n = 0;
+    };
+    const rows = this.sql.exec(`SELECT start, slots FROM ${tier.table} WHERE metric = ? AND start > ? AND start < ? ORDER BY start`, id, lo - tier.row, hi);
+    for (const [start, blob] of rows.raw<[number, ArrayBuffer]>()) {
+      const slots = new Float64Array(blob);
+      for (let o = 0, t = start; o < slots.length; o += F, t += tier.slot) {
+        if (slots[o + N] === 0 || t < lo || t >= hi) continue;
+        const bt = t - (t % stepMs);
+        if (bt !== b) flush(), (b = bt), ([mn, mx, sum, n] = [slots[o + LO]!, slots[o + HI]!, 0, 0]);
+        if (slots[o + LO]! < mn) mn = slots[o + LO]!;
+        if (slots[o + HI]! > mx) mx = slots[o + HI]!;
+        sum += slots[o + SUM]!;
+        n += slots[o + N]!;
+        last = slots[o + LAST]!; // slots come in time order: the latest non-empty one wins
+      }
+    }
+    flush();
+    return c;
   }
 
   private metricId(name: string): number {
@@ -202,6 +238,24 @@ export class Rollups {
     }
     return id;
   }
+}
+
+/** Merges a sample (or another bucket) into slot `s`. Callers go in id order, so ties go to the later. */
+function fold(slots: Float64Array, s: number, lo: number, hi: number, sum: number, n: number, last: number, lastTs: number): void {
+  const o = s * F;
+  if (slots[o + N] === 0) {
+    slots.set([lo, hi, sum, n, last, lastTs], o);
+    return;
+  }
+  if (lo < slots[o + LO]!) slots[o + LO] = lo;
+  if (hi > slots[o + HI]!) slots[o + HI] = hi;
+  slots[o + SUM]! += sum;
+  slots[o + N]! += n;
+  if (lastTs >= slots[o + LAST_TS]!) (slots[o + LAST] = last), (slots[o + LAST_TS] = lastTs);
+}
+
+function sameTimes(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function parse(data: string): Record<string, unknown> | null {

@@ -4,6 +4,7 @@
 // ranges never reach the object. Plain code rather than zod: six parameters, and the bundle stays small.
 import type { Hono } from "hono";
 import { SERIES_MAX_DAYS, SERIES_STEPS, type DashboardDef, type SeriesStep } from "../contract/index.ts";
+import { MINUTE_BUCKETS_SLACK_MS } from "../durable-objects/rollups.ts";
 import type { SeriesRequest } from "../durable-objects/rpc.ts";
 import { requireBearer } from "./auth.ts";
 import { readConfig } from "./config.ts";
@@ -12,8 +13,11 @@ import { ISO_DATETIME_RE } from "./ingest.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-/** `auto` aims at the coarsest step with at least this many points… */
-export const MIN_POINTS = 300;
+/**
+ * `auto` aims at the coarsest step with at least ~300 points: 285 (300 less 5 %), so that a day
+ * in 5-minute buckets (288 or 289 points) counts…
+ */
+export const MIN_POINTS = 285;
 /** …and no answer has more than this many per series (an explicit step that would is refused). */
 export const MAX_POINTS = 1500;
 /** Without `from`, the last 24 hours. */
@@ -45,11 +49,11 @@ export function pointsFor(from: number, to: number, stepMs: number): number {
 
 /**
  * `auto`: the coarsest step that still gives at least MIN_POINTS (the finest when none does).
- * Adjacent steps differ by at most 2.5×, so that is never more than ~750 points. Sub-hour steps
+ * Adjacent steps differ by at most 2.5×, so that is never more than ~715 points. Sub-hour steps
  * come from the 1-minute buckets, so they are only chosen while those still cover `from`.
  */
 export function chooseStep(from: number, to: number, now: number, historyDays: number): SeriesStep {
-  const minutesCover = from >= now - historyDays * DAY;
+  const minutesCover = from >= now - historyDays * DAY - MINUTE_BUCKETS_SLACK_MS;
   const candidates = STEP_NAMES.filter((s) => minutesCover || SERIES_STEPS[s] % HOUR === 0);
   let pick = candidates[0]!;
   for (const s of candidates) if (pointsFor(from, to, SERIES_STEPS[s]) >= MIN_POINTS) pick = s;

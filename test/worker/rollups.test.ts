@@ -5,7 +5,7 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EVENT, type MetricDef, type MetricUpdate } from "../../contract/index.ts";
+import { EVENT, SERIES_STEPS, type MetricDef, type MetricUpdate, type SeriesStep } from "../../contract/index.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard.ts";
 import type { EventLog, LogEntry } from "../../durable-objects/event-log.ts";
 import type { RollupAnswer, Rollups } from "../../durable-objects/rollups.ts";
@@ -35,7 +35,7 @@ async function rawEvents(dash: string): Promise<LogEntry[]> {
 }
 
 /** The buckets computed from the raw events directly: the reference. */
-function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): RollupAnswer {
+function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): Omit<RollupAnswer, "step"> {
   const buckets = new Map<number, Map<string, { min: number; max: number; sum: number; count: number; last: number; lastTs: number }>>();
   for (const e of events) {
     if (e.event !== EVENT.metric) continue;
@@ -71,7 +71,7 @@ function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): Rollu
   return { t, series };
 }
 
-function expectSame(actual: RollupAnswer, expected: RollupAnswer, defs: MetricDef[]): void {
+function expectSame(actual: RollupAnswer, expected: Omit<RollupAnswer, "step">, defs: MetricDef[]): void {
   expect(actual.t).toEqual(expected.t);
   for (const { name, decimals } of defs) {
     const a = actual.series[name]!;
@@ -86,11 +86,12 @@ function expectSame(actual: RollupAnswer, expected: RollupAnswer, defs: MetricDe
 }
 
 /** The buckets over everything, at `stepMs`, next to the recomputation. */
-async function compare(dash: string, stepMs: number): Promise<void> {
+async function compare(dash: string, step: SeriesStep): Promise<void> {
   const defs = defsOf(dash);
   const events = await rawEvents(dash);
-  const actual = await inside(dash, (o) => o.rollups.query(defs, 0, Date.now() + DAY, stepMs));
-  expectSame(actual, recompute(events, defs, stepMs), defs);
+  const actual = await inside(dash, (o) => o.rollups.query(defs, 0, Date.now() + DAY, step));
+  expect(actual.step).toBe(step);
+  expectSame(actual, recompute(events, defs, SERIES_STEPS[step]), defs);
 }
 
 /** A sample of some of `defs` (at least one) at `ts`, values at each metric's precision. */
@@ -127,7 +128,7 @@ describe("history buckets", () => {
         vi.setSystemTime(now);
         for (const samples of batches) await stub(dash).publish({ samples });
         await committed(dash);
-        for (const step of [MIN, 5 * MIN, HOUR, 6 * HOUR]) await compare(dash, step);
+        for (const step of ["1m", "2m", "5m", "30m", "1h", "6h"] as const) await compare(dash, step);
       }),
       { numRuns: 12 },
     );
@@ -145,9 +146,8 @@ describe("history buckets", () => {
     await stub(dash).publish({ samples: samples(40, T0 - 20 * MIN) });
     await committed(dash);
     await abortAllDurableObjects();
-    await compare(dash, MIN);
-    await compare(dash, HOUR);
-    expect((await inside(dash, (o) => o.rollups.query(defs, 0, T0 + DAY, HOUR))).series.rps!.count).toEqual([80]);
+    for (const step of ["1m", "5m", "15m", "1h"] as const) await compare(dash, step);
+    expect((await inside(dash, (o) => o.rollups.query(defs, 0, T0 + DAY, "1h"))).series.rps!.count).toEqual([80]);
   });
 
   it("roll in at start what the log has and the buckets lack (a crash between the two)", async () => {
@@ -164,7 +164,7 @@ describe("history buckets", () => {
     }));
     await inside(dash, (o) => o.log.append(lost));
     await abortAllDurableObjects();
-    const answer = await inside(dash, (o) => o.rollups.query(defsOf(dash), T0 - 2 * MIN, T0, MIN));
+    const answer = await inside(dash, (o) => o.rollups.query(defsOf(dash), T0 - 2 * MIN, T0, "1m"));
     expect(answer.t).toEqual([T0 - 2 * MIN, T0 - MIN]);
     expect(answer.series.cpu).toMatchObject({ min: [2, 1], max: [9, 1], last: [2, 1], count: [3, 1] });
     expect(await inside(dash, (o) => o.rollups.watermark)).toBe(`${ms + 2}-0`);
@@ -172,11 +172,10 @@ describe("history buckets", () => {
     // Lost tables (or a first start on an existing log): rebuilt from the whole log.
     await inside(dash, (o) => {
       const sql = (o as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
-      for (const table of ["rollup_1m", "rollup_1h", "rollup_meta"]) sql.exec(`DELETE FROM ${table}`);
+      for (const table of ["rollup_1m", "rollup_5m", "rollup_1h", "rollup_meta"]) sql.exec(`DELETE FROM ${table}`);
     });
     await abortAllDurableObjects();
-    await compare(dash, MIN);
-    await compare(dash, HOUR);
+    for (const step of ["1m", "5m", "15m", "1h"] as const) await compare(dash, step);
   });
 
   it("catch up before the next query or commit when the log could not be read at start", async () => {
@@ -202,10 +201,10 @@ describe("history buckets", () => {
     await committed(dash);
     await inside(dash, (o) => (o as unknown as { chain: Promise<void> }).chain);
     expect(await inside(dash, (o) => o.rollups.caughtUp)).toBe(true);
-    await compare(dash, MIN);
+    await compare(dash, "1m");
   });
 
-  it("are trimmed on the sweep: 1-minute buckets after HISTORY_DAYS, 1-hour buckets after 90 days", async () => {
+  it("are trimmed on the sweep: 1-minute buckets after HISTORY_DAYS (+ 1 h), 1-hour buckets after 90 days", async () => {
     const dash = "r4";
     const defs = defsOf(dash);
     const publishAt = async (now: number) => {
@@ -217,16 +216,16 @@ describe("history buckets", () => {
       await stub(dash).publish({ samples: [{ cpu: 10, memory: 10, rps: 10, activeConnections: 10, errorRate: 0, timestamp: new Date(now).toISOString() }] });
       await committed(dash);
     };
-    const counts = (stepMs: number) => inside(dash, (o) => o.rollups.query(defs, T0 - DAY, T0 + 100 * DAY, stepMs).t.length);
+    const counts = (step: SeriesStep) => inside(dash, (o) => o.rollups.query(defs, T0 - DAY, T0 + 100 * DAY, step).t.length);
     await publishAt(T0);
-    expect([await counts(MIN), await counts(HOUR)]).toEqual([1, 1]);
-    await publishAt(T0 + 2 * DAY - 5 * MIN); // not yet two days old
-    expect([await counts(MIN), await counts(HOUR)]).toEqual([2, 2]);
-    await publishAt(T0 + 2 * DAY + 5 * MIN);
-    expect([await counts(MIN), await counts(HOUR)]).toEqual([2, 3]);
+    expect([await counts("1m"), await counts("1h")]).toEqual([1, 1]);
+    await publishAt(T0 + 2 * DAY + 55 * MIN); // not yet two days (plus the hour of slack) old
+    expect([await counts("1m"), await counts("1h")]).toEqual([2, 2]);
+    await publishAt(T0 + 2 * DAY + 125 * MIN); // minute buckets go by the hour (one row per hour)
+    expect([await counts("1m"), await counts("1h")]).toEqual([2, 3]);
     await publishAt(T0 + 91 * DAY);
-    expect(await counts(MIN)).toBe(1);
-    const left = await inside(dash, (o) => o.rollups.query(defs, T0 - DAY, T0 + 100 * DAY, HOUR).t);
-    expect(left).toEqual([T0 + 2 * DAY - HOUR, T0 + 2 * DAY, T0 + 91 * DAY]);
+    expect(await counts("1m")).toBe(1);
+    const left = await inside(dash, (o) => o.rollups.query(defs, T0 - DAY, T0 + 100 * DAY, "1h").t);
+    expect(left).toEqual([T0 + 2 * DAY, T0 + 2 * DAY + 2 * HOUR, T0 + 91 * DAY]);
   });
 });

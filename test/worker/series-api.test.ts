@@ -36,7 +36,8 @@ describe("choosing the step", () => {
   it("auto: the coarsest step with at least ~300 points, never more than 1,500", () => {
     const now = T0;
     expect(chooseStep(now - HOUR, now, now, 7)).toBe("1m"); // 61 points: the finest there is
-    expect(chooseStep(now - DAY, now, now, 7)).toBe("2m");
+    expect(chooseStep(now - DAY, now, now, 7)).toBe("5m"); // 289 points: "~300"
+    expect(chooseStep(now - 20 * HOUR, now, now, 7)).toBe("2m");
     expect(chooseStep(now - 7 * DAY, now, now, 7)).toBe("30m");
     expect(chooseStep(now - 30 * DAY, now, now, 7)).toBe("2h"); // before the 1-minute buckets: whole hours
     expect(chooseStep(now - 90 * DAY, now, now, 7)).toBe("6h");
@@ -72,16 +73,16 @@ describe("GET /api/dashboards/:id/series", () => {
     });
   });
 
-  it("auto-steps a day of 1 Hz samples into 2-minute buckets, every metric by default", async () => {
+  it("auto-steps a day of 1 Hz samples into 5-minute buckets, every metric by default", async () => {
     const samples = Array.from({ length: 600 }, (_, i) => full(i % 90, T0 - 600_000 + i * 1000));
     await seed("r8", samples.map(({ cpu, timestamp }) => ({ queue_depth: cpu, timestamp })));
     const body = (await (await get(`/api/dashboards/r8/series`)).json()) as SeriesAnswer;
-    expect(body.step).toBe("2m");
+    expect(body.step).toBe("5m");
     expect(Object.keys(body.series)).toEqual(["queue_depth", "success_ratio", "http.server.p95", "cache_hits"]);
-    expect(body.t).toHaveLength(5);
-    expect(body.series.queue_depth!.max).toEqual([89, 89, 89, 89, 89]);
-    expect(body.series.queue_depth!.last).toEqual([29, 59, 89, 29, 59]);
-    expect(body.series.success_ratio!.avg).toEqual([null, null, null, null, null]);
+    expect(body.t).toEqual([T0 - 10 * MIN, T0 - 5 * MIN]);
+    expect(body.series.queue_depth!.max).toEqual([89, 89]);
+    expect(body.series.queue_depth!.last).toEqual([29, 59]); // samples 299 and 599
+    expect(body.series.success_ratio!.avg).toEqual([null, null]);
   });
 
   it("answers a range without data with empty columns", async () => {
