@@ -62,9 +62,8 @@ export class DashboardObject extends DurableObject<Env> {
   /** The streams this object holds itself (viewers not placed on relays). */
   private readonly fanout: Fanout;
   private readonly hub: RelayHub;
-  /** Downsampled history (1-minute and 1-hour buckets) for GET …/series. */
+  /** History buckets for GET …/series, and how many queries reached this object (not the Worker's cache). */
   private readonly rollups: Rollups;
-  /** Series queries that reached this object (the Worker answers repeats of old ranges from its cache). */
   private seriesQueries = 0;
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
@@ -88,8 +87,7 @@ export class DashboardObject extends DurableObject<Env> {
       try {
         const logged = parseEventId(await this.log.lastId());
         if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
-        // Whatever the buckets lack (a crash between the log append and the bucket write, or a
-        // log that was ahead of us) is rolled in before any request or commit is let in.
+        // What the history buckets lack (a crash after a log append, a log ahead of us) first.
         await this.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err); // the log is unreachable: start from our own record, catch up later
@@ -151,9 +149,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.lastCommitted = entries[entries.length - 1]!.key;
     this.lastCommitAt = Date.now();
     this.window.push(entries);
-    // Not caught up (the log was down at start): these are in the log, the catch-up reads them.
-    if (this.rollups.caughtUp) this.rollups.add(entries);
-    else void this.catchUpRollups();
+    this.rollUp(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
     this.state.committedId = formatEventId(this.lastCommitted);
@@ -180,16 +176,25 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- history ------------------------------------------------------------------------------
 
-  /**
-   * Downsampled history (validated by worker/series.ts), as the JSON body of the answer:
-   * encoded here once, passed through the Worker as is. `complete` is false when the log could
-   * not be read to bring the buckets up to date, and then the Worker does not cache the answer.
-   */
+  /** History (checked by worker/series.ts) as the answer's JSON; not `complete`: do not cache. */
   async series({ from, to, step, metrics }: SeriesRequest): Promise<SeriesResult> {
     this.seriesQueries++;
     if (!this.rollups.caughtUp) await this.catchUpRollups();
     const defs = metrics.map((name) => this.def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
     return { json: this.rollups.queryJson(defs, from, to, step), complete: this.rollups.caughtUp };
+  }
+
+  /** Into the history buckets; when they are behind, the catch-up reads these from the log. */
+  private rollUp(entries: Entry[]): void {
+    if (this.rollups.caughtUp) {
+      try {
+        return this.rollups.add(entries);
+      } catch (err) {
+        console.error("history buckets: write failed, catching up from the log", err);
+        this.rollups.caughtUp = false;
+      }
+    }
+    void this.catchUpRollups();
   }
 
   /** On the append chain, so no commit interleaves with the reads. */
