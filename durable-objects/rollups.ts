@@ -4,10 +4,11 @@
 // watermark ("rolled up through event id"), written in the same transaction as the buckets,
 // says where to pick up from the log after a restart, so no event is counted twice or lost.
 //
-// Buckets are stored packed: one row per metric and hour holds that hour's 60 minute buckets,
-// one row per metric and day its 24 hour buckets (Float64Array slots). A week of minute buckets
-// is then 168 rows per metric instead of 10,080: per row is what SQLite charges a query most
-// for (docs/BENCHMARKS.md). A 5-minute tier, built from the same samples, serves the day and week views.
+// Buckets are stored packed, several to a row (Float64Array slots): a quarter-hour of minute
+// buckets, an hour of 5-minute buckets (an internal tier for the day and week views), 12 hours of
+// hour buckets. SQLite charges a query mostly per row, so a day of 5-minute buckets is 24 rows
+// per metric, not 288; and each row stays under ~1 KB, inside its b-tree page (no overflow
+// pages), so the commit that rewrites it writes one page per tier, as a row per bucket would.
 import { compareEventIds, EVENT, formatEventId, parseEventId, round, SERIES_MAX_DAYS, SERIES_STEPS, type EventId, type SeriesColumns, type SeriesStep } from "../contract/index.ts";
 import type { EventLog, LogEntry } from "./event-log.ts";
 
@@ -22,14 +23,14 @@ const LOG_PAGE = 1000;
 export const MINUTE_BUCKETS_SLACK_MS = HOUR;
 
 /**
- * A stored tier: bucket width (`slot`), the span one row packs (`row`) and whether it is kept
- * HISTORY_DAYS or SERIES_MAX_DAYS. The 5-minute tier is internal: 5- to 30-minute answers (the
- * 24-hour and 7-day views) read 288 slots a day instead of 1,440.
+ * A stored tier: bucket width (`slot`), the span one row packs (`row`, at most 20 slots: 960
+ * bytes) and whether it is kept HISTORY_DAYS or SERIES_MAX_DAYS. Answers read the coarsest tier
+ * whose buckets divide their step: 5- to 30-minute steps read 288 slots a day instead of 1,440.
  */
 const TIERS = [
-  { table: "rollup_1m", slot: MINUTE, row: HOUR, keep: "history" },
-  { table: "rollup_5m", slot: 5 * MINUTE, row: DAY, keep: "history" },
-  { table: "rollup_1h", slot: HOUR, row: DAY, keep: "max" },
+  { id: 1, slot: MINUTE, row: 15 * MINUTE, keep: "history" },
+  { id: 5, slot: 5 * MINUTE, row: HOUR, keep: "history" },
+  { id: 60, slot: HOUR, row: 12 * HOUR, keep: "max" },
 ] as const;
 type Tier = (typeof TIERS)[number];
 /** Per slot: min, max, sum, count (0 = empty slot), last, timestamp of last. */
@@ -55,7 +56,6 @@ export class Rollups {
   /** False until everything in the log after the watermark is rolled in (see catchUp). */
   caughtUp = false;
   private through: EventId | null = null;
-  private readonly metricIds = new Map<string, number>();
   private readonly sql: SqlStorage;
 
   constructor(
@@ -64,14 +64,11 @@ export class Rollups {
     private readonly historyDays: () => number,
   ) {
     const sql = (this.sql = storage.sql);
-    sql.exec("CREATE TABLE IF NOT EXISTS rollup_metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+    // Two tables, not one per tier: every new object creates them, and schema changes are what
+    // a fresh object's first request pays most for. Keyed so a query reads one contiguous range.
+    sql.exec(`CREATE TABLE IF NOT EXISTS rollups (tier INTEGER NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL,
+      slots BLOB NOT NULL, PRIMARY KEY (tier, metric, start)) WITHOUT ROWID`);
     sql.exec("CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    // Metric first in the key: a query reads one contiguous range per metric.
-    for (const { table } of TIERS) {
-      sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (metric INTEGER NOT NULL, start INTEGER NOT NULL, slots BLOB NOT NULL,
-        PRIMARY KEY (metric, start)) WITHOUT ROWID`);
-    }
-    for (const r of sql.exec<{ id: number; name: string }>("SELECT id, name FROM rollup_metrics")) this.metricIds.set(r.name, r.id);
     const [row] = sql.exec<{ value: string }>("SELECT value FROM rollup_meta WHERE key = 'through'").toArray();
     this.through = parseEventId(row?.value);
   }
@@ -116,11 +113,10 @@ export class Rollups {
     // Buckets and watermark in one transaction: after a crash, either both or neither.
     this.storage.transactionSync(() => {
       rows.forEach((byMetric, k) => {
-        const { table } = TIERS[k]!;
+        const tier = TIERS[k]!.id;
         for (const [name, byStart] of byMetric) {
-          const id = this.metricId(name);
           for (const [rowStart, batch] of byStart) {
-            const [stored] = this.sql.exec<{ slots: ArrayBuffer }>(`SELECT slots FROM ${table} WHERE metric = ? AND start = ?`, id, rowStart).toArray();
+            const [stored] = this.sql.exec<{ slots: ArrayBuffer }>("SELECT slots FROM rollups WHERE tier = ? AND metric = ? AND start = ?", tier, name, rowStart).toArray();
             let merged = batch;
             if (stored) {
               // The stored slots hold only older ids, so on equal timestamps the batch's value wins.
@@ -130,7 +126,7 @@ export class Rollups {
                 if (batch[o + N]! > 0) fold(merged, s, batch[o + LO]!, batch[o + HI]!, batch[o + SUM]!, batch[o + N]!, batch[o + LAST]!, batch[o + LAST_TS]!);
               }
             }
-            this.sql.exec(`INSERT OR REPLACE INTO ${table} (metric, start, slots) VALUES (?, ?, ?)`, id, rowStart, merged.buffer as ArrayBuffer);
+            this.sql.exec("INSERT OR REPLACE INTO rollups (tier, metric, start, slots) VALUES (?, ?, ?, ?)", tier, name, rowStart, merged.buffer as ArrayBuffer);
           }
         }
       });
@@ -156,9 +152,7 @@ export class Rollups {
   /** Drops rows whose buckets are all older than their tier's retention (run on the object's sweep). */
   trim(now: number): void {
     const cutoff = { history: now - this.historyDays() * DAY - MINUTE_BUCKETS_SLACK_MS, max: now - SERIES_MAX_DAYS * DAY };
-    for (const id of this.metricIds.values()) {
-      for (const { table, row, keep } of TIERS) this.sql.exec(`DELETE FROM ${table} WHERE metric = ? AND start < ?`, id, cutoff[keep] - row);
-    }
+    for (const { id, row, keep } of TIERS) this.sql.exec("DELETE FROM rollups WHERE tier = ? AND start < ?", id, cutoff[keep] - row);
   }
 
   /**
@@ -172,7 +166,7 @@ export class Rollups {
     const tier = TIERS.findLast((t) => stepMs % t.slot === 0)!; // the coarsest that fits
     const lo = Math.floor(fromMs / stepMs) * stepMs;
     const hi = (Math.floor(toMs / stepMs) + 1) * stepMs;
-    const columns = metrics.map(({ name, decimals }) => this.columns(tier, this.metricIds.get(name), lo, hi, stepMs, decimals));
+    const columns = metrics.map(({ name, decimals }) => this.columns(tier, name, lo, hi, stepMs, decimals));
     // Usually every metric has data in the same buckets; otherwise align them on the union.
     const first = columns.find((c) => c.t.length > 0)?.t ?? [];
     const shared = columns.every((c) => c.t.length === 0 || sameTimes(c.t, first));
@@ -202,9 +196,8 @@ export class Rollups {
   }
 
   /** One metric's non-empty buckets of `stepMs` in [lo, hi), merged from the tier's slots in time order. */
-  private columns(tier: Tier, id: number | undefined, lo: number, hi: number, stepMs: number, decimals: number) {
+  private columns(tier: Tier, metric: string, lo: number, hi: number, stepMs: number, decimals: number) {
     const c = { t: [] as number[], min: [] as number[], max: [] as number[], avg: [] as number[], last: [] as number[], count: [] as number[] };
-    if (id === undefined) return c;
     let b = NaN;
     let [mn, mx, sum, n, last] = [0, 0, 0, 0, 0];
     const flush = () => {
@@ -212,7 +205,7 @@ export class Rollups {
       c.t.push(b), c.min.push(mn), c.max.push(mx), c.avg.push(round(sum / n, decimals + 2)), c.last.push(last), c.count.push(n);
       n = 0;
     };
-    const rows = this.sql.exec(`SELECT start, slots FROM ${tier.table} WHERE metric = ? AND start > ? AND start < ? ORDER BY start`, id, lo - tier.row, hi);
+    const rows = this.sql.exec("SELECT start, slots FROM rollups WHERE tier = ? AND metric = ? AND start > ? AND start < ? ORDER BY start", tier.id, metric, lo - tier.row, hi);
     for (const [start, blob] of rows.raw<[number, ArrayBuffer]>()) {
       const slots = new Float64Array(blob);
       for (let o = 0, t = start; o < slots.length; o += F, t += tier.slot) {
@@ -228,15 +221,6 @@ export class Rollups {
     }
     flush();
     return c;
-  }
-
-  private metricId(name: string): number {
-    let id = this.metricIds.get(name);
-    if (id === undefined) {
-      id = this.sql.exec<{ id: number }>("INSERT INTO rollup_metrics (name) VALUES (?) RETURNING id", name).one().id;
-      this.metricIds.set(name, id);
-    }
-    return id;
   }
 }
 

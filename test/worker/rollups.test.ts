@@ -172,7 +172,7 @@ describe("history buckets", () => {
     // Lost tables (or a first start on an existing log): rebuilt from the whole log.
     await inside(dash, (o) => {
       const sql = (o as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
-      for (const table of ["rollup_1m", "rollup_5m", "rollup_1h", "rollup_meta"]) sql.exec(`DELETE FROM ${table}`);
+      for (const table of ["rollups", "rollup_meta"]) sql.exec(`DELETE FROM ${table}`);
     });
     await abortAllDurableObjects();
     for (const step of ["1m", "5m", "15m", "1h"] as const) await compare(dash, step);
