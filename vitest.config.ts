@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-import { checkTestDashboards, CUSTOM_TEST_DASHBOARDS, INGEST_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
+import { checkTestDashboards, CUSTOM_TEST_DASHBOARDS, INGEST_TEST_DASHBOARDS, ROLLUP_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
@@ -13,6 +13,7 @@ const testBindings = {
     ...SHIPPED_DASHBOARDS,
     ...CUSTOM_TEST_DASHBOARDS,
     ...INGEST_TEST_DASHBOARDS,
+    ...ROLLUP_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
   ],

@@ -27,6 +27,8 @@ export class AppendChain {
     private readonly retentionSeconds: () => number,
     /** A batch is in the log: deliver it and record it as committed. */
     private readonly onCommit: (batch: Entry[]) => void,
+    /** Runs on every sweep, after the log's trim (the object trims its history buckets). */
+    private readonly onSweep: (now: number) => void = () => {},
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
       ms INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,
@@ -111,6 +113,7 @@ export class AppendChain {
     } catch (err) {
       console.warn("event log trim failed", err);
     }
+    this.onSweep(now);
   }
 
   degrade(err: unknown): void {

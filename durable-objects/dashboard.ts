@@ -32,7 +32,20 @@ import { TokenBucket } from "./rate-limit.ts";
 import { CounterStore } from "./counter-rates.ts";
 import { NEW_STATE, type PersistedState } from "./persisted-state.ts";
 import { assemble } from "./point-samples.ts";
-import type { PublishLogsRequest, PublishPointsRequest, PublishPointsResult, PublishRequest, PublishResult, RecordCheckRequest, ReplayRequest, ReplayResult, SubscribeRequest } from "./rpc.ts";
+import { Rollups } from "./rollups.ts";
+import type {
+  PublishLogsRequest,
+  PublishPointsRequest,
+  PublishPointsResult,
+  PublishRequest,
+  PublishResult,
+  RecordCheckRequest,
+  ReplayRequest,
+  ReplayResult,
+  SeriesRequest,
+  SeriesResult,
+  SubscribeRequest,
+} from "./rpc.ts";
 import type { StreamClient } from "./stream-client.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
@@ -55,6 +68,9 @@ export class DashboardObject extends DurableObject<Env> {
   /** The streams this object holds itself (viewers not placed on relays). */
   private readonly fanout: Fanout;
   private readonly hub: RelayHub;
+  /** History buckets for GET …/series, and how many queries reached this object (not the Worker's cache). */
+  private readonly rollups: Rollups;
+  private seriesQueries = 0;
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly logBucket: TokenBucket;
@@ -71,7 +87,8 @@ export class DashboardObject extends DurableObject<Env> {
     this.counters = new CounterStore(ctx.storage.sql);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
-    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch));
+    this.rollups = new Rollups(ctx.storage, () => this.config.historyDays);
+    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch), (now) => this.rollups.trim(now));
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
@@ -82,6 +99,8 @@ export class DashboardObject extends DurableObject<Env> {
       try {
         const logged = parseEventId(await this.log.lastId());
         if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
+        // What the history buckets lack (a crash after a log append, a log ahead of us) first.
+        await this.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err); // the log is unreachable: start from our own record, catch up later
       }
@@ -188,6 +207,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.lastCommitted = entries[entries.length - 1]!.key;
     this.lastCommitAt = Date.now();
     this.window.push(entries);
+    this.rollUp(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
     this.state.committedId = formatEventId(this.lastCommitted);
@@ -206,6 +226,41 @@ export class DashboardObject extends DurableObject<Env> {
         if (entries.length === 0) return;
         this.lastAssigned = entries[entries.length - 1]!.key;
         this.commit(entries);
+      } catch (err) {
+        this.appends.degrade(err);
+      }
+    });
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  /** History (checked by worker/series.ts) as the answer's JSON; not `complete`: do not cache. */
+  async series({ from, to, step, metrics }: SeriesRequest): Promise<SeriesResult> {
+    this.seriesQueries++;
+    if (!this.rollups.caughtUp) await this.catchUpRollups();
+    const defs = metrics.map((name) => this.def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
+    return { json: this.rollups.queryJson(defs, from, to, step), complete: this.rollups.caughtUp };
+  }
+
+  /** Into the history buckets; when they are behind, the catch-up reads these from the log. */
+  private rollUp(entries: Entry[]): void {
+    if (this.rollups.caughtUp) {
+      try {
+        return this.rollups.add(entries);
+      } catch (err) {
+        console.error("history buckets: write failed, catching up from the log", err);
+        this.rollups.caughtUp = false;
+      }
+    }
+    void this.catchUpRollups();
+  }
+
+  /** On the append chain, so no commit interleaves with the reads. */
+  private catchUpRollups(): Promise<void> {
+    return this.appends.then(async () => {
+      if (this.rollups.caughtUp) return;
+      try {
+        await this.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err);
       }

@@ -1,6 +1,6 @@
 // The dashboard object's RPC surface beyond fetch: publishing (Worker, cron publisher) and the
 // relay protocol (durable-objects/relay.ts ⇄ durable-objects/relay-hub.ts).
-import type { EventName, Gap, LogLine, MetricUpdate } from "../contract/index.ts";
+import type { EventName, Gap, LogLine, MetricUpdate, SeriesStep } from "../contract/index.ts";
 import type { CheckRun } from "../worker/checks.ts";
 import type { Refused, SeriesBatch } from "../worker/series-mapping.ts";
 import type { LogEntry } from "./event-log.ts";
@@ -83,4 +83,20 @@ export interface ReplayResult {
 export interface RelayReport {
   viewers: number;
   delivered: number;
+}
+
+/** A history query, checked by the Worker (worker/series.ts). */
+export interface SeriesRequest {
+  from: number;
+  to: number;
+  step: SeriesStep;
+  /** Defined metrics of the dashboard, in definition order. */
+  metrics: string[];
+}
+
+export interface SeriesResult {
+  /** The SeriesAnswer, encoded. */
+  json: string;
+  /** False when the buckets could not be brought up to date from the log (not to be cached). */
+  complete: boolean;
 }

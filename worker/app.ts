@@ -17,6 +17,7 @@ import { readConfig } from "./config.ts";
 import { jsonError } from "./errors.ts";
 import { eventLogHealth } from "./health.ts";
 import { dashboardStub } from "./stubs.ts";
+import { mountSeries } from "./series.ts";
 
 export { dashboardStub, relayStub } from "./stubs.ts";
 import { registerInfluxRoutes } from "./routes/influx.ts";
@@ -114,6 +115,7 @@ app.get("/api/dashboards/:id/stats", viewerOnly, async (c) => c.json(await dashb
 /** The dashboard's health checks and each one's last state (null before its first run). */
 app.get("/api/dashboards/:id/checks", viewerOnly, async (c) => c.json<CheckState[]>(await dashboardStub(c.env, c.get("dashboard").id).checks()));
 
+mountSeries(app); // GET /api/dashboards/:id/series: downsampled history
 registerIngestRoutes(app);
 registerOtlpRoutes(app);
 registerInfluxRoutes(app);

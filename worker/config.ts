@@ -1,11 +1,13 @@
 // Reads and checks the Worker's configuration once per env object. A bad value fails at
 // startup (worker/index.ts reads it at module load) with a message naming the variable.
-import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, LOG_LIMITS, type DashboardDef } from "../contract/index.ts";
+import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, LOG_LIMITS, SERIES_MAX_DAYS, type DashboardDef } from "../contract/index.ts";
 import { defineChecks } from "./checks.ts";
 
 export interface Config {
   dashboards: DashboardDef[];
   retentionSeconds: number;
+  /** HISTORY_DAYS (default 7, 1–90): how long 1-minute history buckets are kept. */
+  historyDays: number;
   heartbeatSeconds: number;
   retryMs: number;
   publishIntervalMs: number;
@@ -66,6 +68,7 @@ function parseConfig(env: Env): Config {
   return {
     dashboards: parseDashboards(env.DASHBOARDS),
     retentionSeconds: positiveNumber(env, "RETENTION_SECONDS", 3600),
+    historyDays: wholeNumber(env, "HISTORY_DAYS", 7, 1, SERIES_MAX_DAYS),
     heartbeatSeconds: positiveNumber(env, "HEARTBEAT_SECONDS", 15),
     retryMs: positiveNumber(env, "RETRY_MS", 2000),
     publishIntervalMs: positiveNumber(env, "PUBLISH_INTERVAL_MS", 1000),

@@ -8,7 +8,7 @@ export const MAX_INGEST_BYTES = 64 * 1024;
 /** A sample may be stamped at most this far ahead of the server's clock. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** ISO 8601 with a time zone (Z or ±hh:mm), as the JSON API has always required. */
-const ISO_DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const ISO_DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export type Checked<T> = { ok: T } | { error: string };
 

@@ -52,3 +52,14 @@ export const INGEST_TEST_DASHBOARDS = [
   ...Array.from({ length: 12 }, (_, i) => ({ id: `o${i + 1}`, name: `Ingest ${i + 1}`, simulate: false, metrics: INGEST_METRICS })),
   { id: "o13", name: "Ingest seed", simulate: false },
 ];
+
+/**
+ * The history (rollups, series API) tests' own: r1–r4 with the seed's five, r5–r8 with the
+ * metrics above (partial samples). Not simulated, so only the tests feed them.
+ */
+export const ROLLUP_TEST_DASHBOARDS = Array.from({ length: 8 }, (_, i) => ({
+  id: `r${i + 1}`,
+  name: `Rollups ${i + 1}`,
+  simulate: false,
+  ...(i >= 4 ? { metrics: METRICS } : {}),
+}));

@@ -10,6 +10,7 @@ describe("configuration", () => {
     const config = readConfig({ ...env, HEARTBEAT_SECONDS: "15", INGEST_TOKEN: undefined } as Env);
     expect(config).toMatchObject({
       retentionSeconds: 3600,
+      historyDays: 7,
       heartbeatSeconds: 15,
       retryMs: 2000,
       publishIntervalMs: 1000,
@@ -49,6 +50,10 @@ describe("configuration", () => {
     [{ ALLOWED_ORIGINS: "https://a.example/path" }, "https://a.example"],
     [{ RETENTION_SECONDS: "an hour" }, "RETENTION_SECONDS"],
     [{ HEARTBEAT_SECONDS: "0" }, "HEARTBEAT_SECONDS"],
+    [{ HISTORY_DAYS: "0" }, "HISTORY_DAYS must be a whole number from 1 to 90"],
+    [{ HISTORY_DAYS: "7.5" }, "HISTORY_DAYS"],
+    [{ HISTORY_DAYS: "91" }, "HISTORY_DAYS"],
+    [{ HISTORY_DAYS: "a week" }, "HISTORY_DAYS"],
     [{ TICKET_TTL_SECONDS: "-1" }, "TICKET_TTL_SECONDS"],
     [{ DASHBOARDS: [] }, "DASHBOARDS"],
     [{ INGEST_POINTS_PER_SECOND: "fast" }, "INGEST_POINTS_PER_SECOND"],
