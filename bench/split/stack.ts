@@ -119,15 +119,20 @@ async function userWorkerd(launcherPid: number): Promise<number> {
 }
 
 async function entryUrl(pid: number): Promise<string> {
-  const { stdout } = await exec("ss", ["-ltnpH"]);
-  const ports = [...stdout.matchAll(new RegExp(`127\\.0\\.0\\.1:(\\d+)\\s.*pid=${pid},`, "g"))].map((m) => Number(m[1]));
-  for (const port of ports) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/api/dashboards`, { signal: AbortSignal.timeout(1000) });
-      if (r.ok && (await r.text()).includes(DASHBOARD)) return `http://127.0.0.1:${port}`;
-    } catch {
-      // the debug port or the inspector
+  let ports: number[] = [];
+  // Sometimes the entry socket is listed a moment after `ready`: look again.
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const { stdout } = await exec("ss", ["-ltnpH"], { maxBuffer: 16 << 20 });
+    ports = [...stdout.matchAll(new RegExp(`127\\.0\\.0\\.1:(\\d+)\\s.*pid=${pid},`, "g"))].map((m) => Number(m[1]));
+    for (const port of ports) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/api/dashboards`, { signal: AbortSignal.timeout(1000) });
+        if (r.ok && (await r.text()).includes(DASHBOARD)) return `http://127.0.0.1:${port}`;
+      } catch {
+        // the debug port or the inspector
+      }
     }
+    await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`no entry socket among ${ports.join(", ")}`);
 }
