@@ -19,6 +19,8 @@ export class Viewer {
   lastId: string | null = null;
   ids: string[] = [];
   latencies: number[] = [];
+  /** When each metric update arrived (parse mode), beside its latency: for silences and per-event worst. */
+  arrivals: number[] = [];
   errors = 0;
   connects = 0;
   connectedAt = 0;
@@ -52,6 +54,7 @@ export class Viewer {
         if (e.event === "metric-update") {
           const sent = Date.parse((JSON.parse(e.data) as { timestamp: string }).timestamp);
           this.latencies.push(this.arrivedAt - sent);
+          this.arrivals.push(this.arrivedAt);
         }
       },
     });
@@ -177,6 +180,8 @@ export interface LatencyResult {
 export interface Publisher {
   /** Ids the product assigned to what was published, in order. */
   ids: string[];
+  /** Send time and round trip of each ingest request, in ms (for the soak's stall report). */
+  posts: { at: number; ms: number }[];
   errors: number;
   stop(): Promise<void>;
 }
@@ -187,6 +192,7 @@ export interface Publisher {
  */
 export function startPublisher(url: string, token: string, perSecond: number, batch = 1): Publisher {
   const ids: string[] = [];
+  const posts: { at: number; ms: number }[] = [];
   let errors = 0;
   let running = true;
   const interval = (1000 * batch) / perSecond;
@@ -201,6 +207,7 @@ export function startPublisher(url: string, token: string, perSecond: number, ba
       errorRate: 0.5,
       timestamp: now,
     }));
+    const at = Date.now();
     try {
       const response = await fetch(url, {
         method: "POST",
@@ -213,6 +220,7 @@ export function startPublisher(url: string, token: string, perSecond: number, ba
         return;
       }
       ids.push(...((await response.json()) as { ids: string[] }).ids);
+      posts.push({ at, ms: Date.now() - at });
     } catch {
       errors++;
     }
@@ -230,6 +238,7 @@ export function startPublisher(url: string, token: string, perSecond: number, ba
   const done = loop();
   return {
     ids,
+    posts,
     get errors() {
       return errors;
     },

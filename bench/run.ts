@@ -1,8 +1,11 @@
 // `npm run bench [-- --quick]`: the product under load on this machine, beside the same load on
 // a plain Node SSE server built the way the seed article builds one. Prints a table and writes
-// bench/results/latest.json and docs/BENCHMARKS.md. A full run ends with the relay scenario
-// (bench/relays.ts: 20,000 viewers on 10 relay objects); `npm run bench -- --relays K
-// [--viewers N] [--quick]` runs only that, prints its table and writes bench/results/relays.json.
+// bench/results/latest.json and docs/BENCHMARKS.md. Every run then measures the split setup
+// (bench/split/: the object and the Worker in separate workerd processes); a full run ends with
+// the relay scenario (bench/relays.ts: 20,000 viewers on 10 relay objects). `--relays K
+// [--viewers N] [--quick]` runs only that (bench/results/relays.json); `--split [--quick]` only
+// the split scenario (bench/results/split.json); `--soak SECONDS [--setup single|split|
+// split-inspector]` only the stall hunt at 1,000 viewers (bench/results/soak-<setup>.json).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
@@ -11,10 +14,19 @@ import { openViewers, percentile, startPublisher, type LatencyResult, type Viewe
 import { cpuMs, rssOf } from "./process-stats.ts";
 import { relayParameters, relayRows, runRelayScenario, type RelayResults } from "./relays.ts";
 import { DASHBOARD, INGEST_TOKEN, Stack } from "./stack.ts";
+import { runSplitScenario, splitTable, type SplitResults } from "./split/scenario.ts";
+import { runSoak, soakSummary, type SoakSetup } from "./split/soak.ts";
 
 const exec = promisify(execFile);
 const { values: args } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, relays: { type: "string" }, viewers: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    relays: { type: "string" },
+    viewers: { type: "string" },
+    split: { type: "boolean", default: false },
+    soak: { type: "string" },
+    setup: { type: "string", default: "split" },
+  },
 });
 const quick = args.quick;
 const RELAYS = { relays: 10, viewers: 20_000 };
@@ -151,6 +163,22 @@ if (args.relays !== undefined) {
   process.exit(0);
 }
 
+// ---- only the split scenario, or only the soak (bench/split/) --------------------------------
+if (args.split || args.soak !== undefined) {
+  await mkdir("bench/results", { recursive: true });
+  if (args.soak !== undefined) {
+    const soak = await runSoak(Number(args.soak), args.setup as SoakSetup, log);
+    console.log(`\n${soakSummary(soak)}\n`);
+    const command = `npm run bench -- --soak ${args.soak} --setup ${args.setup}`;
+    await writeFile(`bench/results/soak-${args.setup}.json`, JSON.stringify({ command, machine: results.machine, soak }, null, 2) + "\n");
+  } else {
+    const split = await runSplitScenario(quick, log);
+    console.log(`\n${splitTable(split)}\n`);
+    await writeFile(`bench/results/split${quick ? "-quick" : ""}.json`, JSON.stringify({ command: `npm run bench -- --split${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) + "\n");
+  }
+  process.exit(0);
+}
+
 // ---- the product ---------------------------------------------------------------------------
 const stack = await Stack.start({ heartbeatSeconds: 5 });
 try {
@@ -278,6 +306,10 @@ try {
   baseline.proc.kill("SIGTERM");
 }
 
+// ---- the object and the Worker in separate processes (bench/split/) -------------------------
+log("split: the object and the Worker in separate workerd processes, beside one process and Node");
+results.split = await runSplitScenario(quick, log);
+
 // ---- past one object: viewers on relays (full runs only) -----------------------------------
 if (!quick) {
   log(`relays: ${RELAYS.viewers} viewers on ${RELAYS.relays} relay objects`);
@@ -318,6 +350,8 @@ const relaySection = relays
   ? `\n\n### Past one object: ${relays.parameters.viewers.toLocaleString("en")} viewers on ${relays.parameters.relays} relays\n\n${relayTable(relays)}`
   : "";
 if (relays) console.log(`${relaySection.trim()}\n`);
+const splitSection = `\n\n### The object and the Worker in separate processes (1 event/s, ${(results.split as SplitResults).seconds} s each)\n\n${splitTable(results.split as SplitResults)}`;
+console.log(`${splitSection.trim()}\n`);
 
 await mkdir("bench/results", { recursive: true });
 await writeFile(`bench/results/${quick ? "quick" : "latest"}.json`, JSON.stringify(results, null, 2) + "\n");
@@ -325,6 +359,6 @@ if (!quick) {
   const doc = (await readFile("docs/BENCHMARKS.md", "utf8").catch(() => "")).split("<!-- results -->")[0]!.trimEnd();
   await writeFile(
     "docs/BENCHMARKS.md",
-    `${doc || "# Benchmarks"}\n\n<!-- results -->\n## Latest full run\n\n\`${results.command}\` on ${(results.machine as { cpu: string }).cpu}, ${(results.machine as { memory: string }).memory}, Node ${(results.machine as { node: string }).node}, ${(results.machine as { date: string }).date}.\n\n${table}${relaySection}\n\nRaw figures: \`bench/results/latest.json\`.\n`,
+    `${doc || "# Benchmarks"}\n\n<!-- results -->\n## Latest full run\n\n\`${results.command}\` on ${(results.machine as { cpu: string }).cpu}, ${(results.machine as { memory: string }).memory}, Node ${(results.machine as { node: string }).node}, ${(results.machine as { date: string }).date}.\n\n${table}${splitSection}${relaySection}\n\nRaw figures: \`bench/results/latest.json\`.\n`,
   );
 }

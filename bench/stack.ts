@@ -82,7 +82,7 @@ export interface StackOptions {
 }
 
 /** The bridge as a child process (`npm run bridge`). */
-async function spawnBridge(redisPort: number): Promise<Pick<UpstashBridge, "url" | "close">> {
+export async function spawnBridge(redisPort: number): Promise<Pick<UpstashBridge, "url" | "close">> {
   const port = await freePort();
   const proc = spawn(process.execPath, ["tools/upstash-bridge/cli.ts", "--port", String(port), "--token", "bench-token", "--redis", `redis://127.0.0.1:${redisPort}`], {
     stdio: ["ignore", "pipe", "inherit"],

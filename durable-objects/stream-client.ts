@@ -36,6 +36,8 @@ export class StreamClient {
   private pending: Pending[] = [];
   private pendingBytes = 0;
   private stuckSince = 0;
+  /** Resolves the pull the runtime is waiting on (see pull()); null while none is parked. */
+  private wake: (() => void) | null = null;
 
   /** @param stuckAfterMs a client that has not drained for this long is cut off (it may resume by id). */
   constructor(
@@ -50,7 +52,7 @@ export class StreamClient {
           this.controller = controller;
           controller.enqueue(first);
         },
-        pull: () => this.drain(),
+        pull: () => this.pull(),
         cancel: () => this.close(), // the viewer went away: forget it at once
       },
       { highWaterMark: STREAM_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
@@ -66,6 +68,7 @@ export class StreamClient {
     }
     if (this.pending.length === 0) this.stuckSince = Date.now();
     this.pending.push({ bytes, droppable, logs });
+    this.unpark();
     this.pendingBytes += bytes.byteLength;
     while (this.pendingBytes > MAX_PENDING_BYTES) {
       const oldest = this.pending.findIndex((p) => p.droppable);
@@ -91,6 +94,7 @@ export class StreamClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unpark();
     this.pending = [];
     this.pendingBytes = 0;
     try {
@@ -105,6 +109,7 @@ export class StreamClient {
   fail(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.unpark();
     this.pending = [];
     this.pendingBytes = 0;
     try {
@@ -113,6 +118,24 @@ export class StreamClient {
       // already closed
     }
     this.onClose(this);
+  }
+
+  /**
+   * The runtime calls pull after every enqueue while its buffer has room, unless the previous
+   * pull is still pending: with nothing queued here, park it, so a delivery costs one enqueue
+   * and no JS call or promise. Once frames queue up, unpark(): the runtime calls pull again as
+   * soon as the viewer has made room, and the queue moves at once.
+   */
+  private pull(): Promise<void> | void {
+    this.drain();
+    if (this.pending.length > 0 || this.closed) return;
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  private unpark(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 
   /**
