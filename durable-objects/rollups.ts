@@ -4,11 +4,11 @@
 // watermark ("rolled up through event id"), written in the same transaction as the buckets,
 // says where to pick up from the log after a restart, so no event is counted twice or lost.
 //
-// Buckets are stored packed, several to a row (Float64Array slots): a quarter-hour of minute
-// buckets, an hour of 5-minute buckets (an internal tier for the day and week views), 12 hours of
-// hour buckets. SQLite charges a query mostly per row, so a day of 5-minute buckets is 24 rows
-// per metric, not 288; and each row stays under ~1 KB, inside its b-tree page (no overflow
-// pages), so the commit that rewrites it writes one page per tier, as a row per bucket would.
+// Buckets are stored packed, several to a row (Float64Array slots): an hour of minute buckets,
+// 6 hours of 5-minute buckets (an internal tier for the day and week views), a day of hour
+// buckets. SQLite charges a query mostly per row, so the week view reads 29 rows per metric, not
+// 10,080. Rows stay under 4 KB, inside one b-tree page of a rowid table (no overflow pages), so
+// the commit that rewrites one writes a page per tier, as a row per bucket would.
 import { compareEventIds, EVENT, formatEventId, parseEventId, round, SERIES_MAX_DAYS, SERIES_STEPS, type EventId, type SeriesColumns, type SeriesStep } from "../contract/index.ts";
 import type { EventLog, LogEntry } from "./event-log.ts";
 
@@ -23,14 +23,14 @@ const LOG_PAGE = 1000;
 export const MINUTE_BUCKETS_SLACK_MS = HOUR;
 
 /**
- * A stored tier: bucket width (`slot`), the span one row packs (`row`, at most 20 slots: 960
+ * A stored tier: bucket width (`slot`), the span one row packs (`row`, at most 72 slots: 3,456
  * bytes) and whether it is kept HISTORY_DAYS or SERIES_MAX_DAYS. Answers read the coarsest tier
  * whose buckets divide their step: 5- to 30-minute steps read 288 slots a day instead of 1,440.
  */
 const TIERS = [
-  { id: 1, slot: MINUTE, row: 15 * MINUTE, keep: "history" },
-  { id: 5, slot: 5 * MINUTE, row: HOUR, keep: "history" },
-  { id: 60, slot: HOUR, row: 12 * HOUR, keep: "max" },
+  { id: 1, slot: MINUTE, row: HOUR, keep: "history" },
+  { id: 5, slot: 5 * MINUTE, row: 6 * HOUR, keep: "history" },
+  { id: 60, slot: HOUR, row: DAY, keep: "max" },
 ] as const;
 type Tier = (typeof TIERS)[number];
 /** Per slot: min, max, sum, count (0 = empty slot), last, timestamp of last. */
@@ -64,10 +64,11 @@ export class Rollups {
     private readonly historyDays: () => number,
   ) {
     const sql = (this.sql = storage.sql);
-    // Two tables, not one per tier: every new object creates them, and schema changes are what
-    // a fresh object's first request pays most for. Keyed so a query reads one contiguous range.
-    sql.exec(`CREATE TABLE IF NOT EXISTS rollups (tier INTEGER NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL,
-      slots BLOB NOT NULL, PRIMARY KEY (tier, metric, start)) WITHOUT ROWID`);
+    // One table for every tier (each new object creates them: fewer schema changes). A rowid
+    // table keeps up to ~4 KB in the page (WITHOUT ROWID: ~1 KB); the key index makes a query
+    // one contiguous range per metric.
+    sql.exec(`CREATE TABLE IF NOT EXISTS rollups (tier INTEGER NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL, slots BLOB NOT NULL)`);
+    sql.exec("CREATE UNIQUE INDEX IF NOT EXISTS rollups_key ON rollups (tier, metric, start)");
     sql.exec("CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const [row] = sql.exec<{ value: string }>("SELECT value FROM rollup_meta WHERE key = 'through'").toArray();
     this.through = parseEventId(row?.value);
@@ -116,17 +117,18 @@ export class Rollups {
         const tier = TIERS[k]!.id;
         for (const [name, byStart] of byMetric) {
           for (const [rowStart, batch] of byStart) {
-            const [stored] = this.sql.exec<{ slots: ArrayBuffer }>("SELECT slots FROM rollups WHERE tier = ? AND metric = ? AND start = ?", tier, name, rowStart).toArray();
-            let merged = batch;
-            if (stored) {
+            const [stored] = this.sql.exec<{ id: number; slots: ArrayBuffer }>("SELECT rowid AS id, slots FROM rollups WHERE tier = ? AND metric = ? AND start = ?", tier, name, rowStart).toArray();
+            if (!stored) {
+              this.sql.exec("INSERT INTO rollups (tier, metric, start, slots) VALUES (?, ?, ?, ?)", tier, name, rowStart, batch.buffer as ArrayBuffer);
+            } else {
               // The stored slots hold only older ids, so on equal timestamps the batch's value wins.
-              merged = new Float64Array(stored.slots.slice(0));
+              const merged = new Float64Array(stored.slots.slice(0));
               for (let s = 0; s * F < batch.length; s++) {
                 const o = s * F;
                 if (batch[o + N]! > 0) fold(merged, s, batch[o + LO]!, batch[o + HI]!, batch[o + SUM]!, batch[o + N]!, batch[o + LAST]!, batch[o + LAST_TS]!);
               }
+              this.sql.exec("UPDATE rollups SET slots = ? WHERE rowid = ?", merged.buffer as ArrayBuffer, stored.id);
             }
-            this.sql.exec("INSERT OR REPLACE INTO rollups (tier, metric, start, slots) VALUES (?, ?, ?, ?)", tier, name, rowStart, merged.buffer as ArrayBuffer);
           }
         }
       });
