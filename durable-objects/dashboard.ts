@@ -32,6 +32,7 @@ import { TokenBucket } from "./rate-limit.ts";
 import { CounterStore } from "./counter-rates.ts";
 import { NEW_STATE, type PersistedState } from "./persisted-state.ts";
 import { assemble } from "./point-samples.ts";
+import { HistoryFeed } from "./history-feed.ts";
 import { Rollups } from "./rollups.ts";
 import type {
   PublishLogsRequest,
@@ -68,9 +69,8 @@ export class DashboardObject extends DurableObject<Env> {
   /** The streams this object holds itself (viewers not placed on relays). */
   private readonly fanout: Fanout;
   private readonly hub: RelayHub;
-  /** History buckets for GET …/series, and how many queries reached this object (not the Worker's cache). */
-  private readonly rollups: Rollups;
-  private seriesQueries = 0;
+  /** History buckets for GET …/series (history-feed.ts). */
+  private readonly feed: HistoryFeed;
   /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly logBucket: TokenBucket;
@@ -87,8 +87,9 @@ export class DashboardObject extends DurableObject<Env> {
     this.counters = new CounterStore(ctx.storage.sql);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
-    this.rollups = new Rollups(ctx.storage, () => this.config.historyDays);
-    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch), (now) => this.rollups.trim(now));
+    const rollups = new Rollups(ctx.storage, () => this.config.historyDays);
+    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch), (now) => rollups.trim(now));
+    this.feed = new HistoryFeed(rollups, () => this.log, this.appends);
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
@@ -100,7 +101,7 @@ export class DashboardObject extends DurableObject<Env> {
         const logged = parseEventId(await this.log.lastId());
         if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
         // What the history buckets lack (a crash after a log append, a log ahead of us) first.
-        await this.rollups.catchUp(this.log);
+        await this.feed.rollups.catchUp(this.log);
       } catch (err) {
         this.appends.degrade(err); // the log is unreachable: start from our own record, catch up later
       }
@@ -207,7 +208,7 @@ export class DashboardObject extends DurableObject<Env> {
     this.lastCommitted = entries[entries.length - 1]!.key;
     this.lastCommitAt = Date.now();
     this.window.push(entries);
-    this.rollUp(entries);
+    this.feed.add(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
     this.state.committedId = formatEventId(this.lastCommitted);
@@ -234,37 +235,8 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- history ------------------------------------------------------------------------------
 
-  /** History (checked by worker/series.ts) as the answer's JSON; not `complete`: do not cache. */
-  async series({ from, to, step, metrics }: SeriesRequest): Promise<SeriesResult> {
-    this.seriesQueries++;
-    if (!this.rollups.caughtUp) await this.catchUpRollups();
-    const defs = metrics.map((name) => this.def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
-    return { json: this.rollups.queryJson(defs, from, to, step), complete: this.rollups.caughtUp };
-  }
-
-  /** Into the history buckets; when they are behind, the catch-up reads these from the log. */
-  private rollUp(entries: Entry[]): void {
-    if (this.rollups.caughtUp) {
-      try {
-        return this.rollups.add(entries);
-      } catch (err) {
-        console.error("history buckets: write failed, catching up from the log", err);
-        this.rollups.caughtUp = false;
-      }
-    }
-    void this.catchUpRollups();
-  }
-
-  /** On the append chain, so no commit interleaves with the reads. */
-  private catchUpRollups(): Promise<void> {
-    return this.appends.then(async () => {
-      if (this.rollups.caughtUp) return;
-      try {
-        await this.rollups.catchUp(this.log);
-      } catch (err) {
-        this.appends.degrade(err);
-      }
-    });
+  async series(request: SeriesRequest): Promise<SeriesResult> {
+    return this.feed.series(request, this.def);
   }
 
   // ---- streaming ---------------------------------------------------------------------------

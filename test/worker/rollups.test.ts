@@ -25,7 +25,11 @@ interface Inside {
   appends: { lastTrimAt: number };
 }
 const inside = <T>(dash: string, fn: (o: Inside) => T | Promise<T>): Promise<T> =>
-  runInDurableObject(stub(dash), (obj: DashboardObject) => fn(obj as unknown as Inside));
+  runInDurableObject(stub(dash), (obj: DashboardObject) => {
+    const o = obj as unknown as Omit<Inside, "rollups"> & { feed: { rollups: Rollups } };
+    // The buckets sit in the object's history feed; the rest on the object itself.
+    return fn(new Proxy(o, { get: (t, k) => (k === "rollups" ? t.feed.rollups : Reflect.get(t, k)) }) as unknown as Inside);
+  });
 
 const defsOf = (dash: string): MetricDef[] => dashboardDef(readConfig(env), dash).metrics;
 

@@ -14,7 +14,7 @@ const DAY = 86_400_000;
 const T0 = Date.parse("2026-12-01T12:00:00Z");
 
 const get = (path: string, headers: Record<string, string> = {}) => SELF.fetch(`https://dash.test${path}`, { headers });
-const reached = (dash: string) => runInDurableObject(stub(dash), (obj: DashboardObject) => (obj as unknown as { seriesQueries: number }).seriesQueries);
+const reached = (dash: string) => runInDurableObject(stub(dash), (obj: DashboardObject) => (obj as unknown as { feed: { queries: number } }).feed.queries);
 
 async function seed(dash: string, samples: Record<string, number | string>[]): Promise<void> {
   await stub(dash).publish({ samples: samples as never });
