@@ -170,8 +170,9 @@ interface Received {
 function sseClient(dashboard: string) {
   const events: Received[] = [];
   let errors = 0;
-  const source = new EventSource(`${base}/api/dashboards/${dashboard}/events?history=0`);
-  for (const type of ["metric-update", "alert", "gap"]) {
+  // logs=debug: every event the log holds (simulated dashboards publish debug lines too).
+  const source = new EventSource(`${base}/api/dashboards/${dashboard}/events?history=0&logs=debug`);
+  for (const type of ["metric-update", "alert", "gap", "log"]) {
     source.addEventListener(type, (e) => events.push({ id: e.lastEventId, event: type, data: e.data }));
   }
   source.onerror = () => errors++;
@@ -181,7 +182,7 @@ function sseClient(dashboard: string) {
 /** Every byte of one stream, in order. */
 async function rawClient(dashboard: string) {
   const controller = new AbortController();
-  const res = await fetch(`${base}/api/dashboards/${dashboard}/events?history=0`, { signal: controller.signal });
+  const res = await fetch(`${base}/api/dashboards/${dashboard}/events?history=0&logs=debug`, { signal: controller.signal });
   expect(res.status).toBe(200);
   const chunks: { at: number; bytes: Buffer }[] = [];
   let ended: "done" | "error" | null = null;
