@@ -60,9 +60,9 @@ export default defineConfig({
         test: {
           name: "workers-upstash",
           include: [workerTests, "test/worker-upstash/**/*.test.ts"],
-          // Configuration parsing does not depend on the event log, and its cases assume an env
-          // without Upstash credentials.
-          exclude: ["test/worker/config.test.ts"],
+          // Configuration parsing, metric definitions and the protocol decoders do not touch the
+          // event log (and config cases assume an env without Upstash credentials).
+          exclude: ["test/worker/config.test.ts", "test/worker/protocols/**", "test/worker/metric-definitions.test.ts", "test/worker/series-mapping.test.ts"],
           globalSetup: ["test/setup/upstash.global.ts", "test/setup/check-servers.global.ts"],
           setupFiles: ["test/setup/upstash-file-prefix.ts"],
           testTimeout: 20_000,

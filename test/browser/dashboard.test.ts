@@ -310,7 +310,7 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
     await p.goto(`${proxy.url}/?dashboard=no-such-board`);
     await waitForState(p, "not-found", 10_000);
     await expect(p.locator("h1").textContent()).resolves.toContain("no-such-board");
-    expect(await p.locator(".not-found a").allTextContents()).toEqual(["Demo", "Checkout API", "Edge cache"]);
+    expect(await p.locator(".not-found a").allTextContents()).toEqual(["Demo", "Checkout API", "Edge cache", "This machine"]);
     const asked = proxy.requests.filter((r) => r.startsWith("GET /api/dashboards/no-such-board/events")).length;
     await sleep(2500);
     expect(proxy.requests.filter((r) => r.startsWith("GET /api/dashboards/no-such-board/events"))).toHaveLength(asked);
