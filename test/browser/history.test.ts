@@ -138,13 +138,19 @@ describe("history windows", () => {
 // (numbers in docs/BENCHMARKS.md). On the Vite dev server, so load times include its unbundled modules.
 describe.runIf(BENCHING)("measurements", () => {
   it("page load to a full 24 h chart; main-thread busy and JS heap over a minute at 1 event/s", async () => {
-    const p = await browser.context.newPage();
     const loads: number[] = [];
     for (let run = 0; run < 5; run++) {
-      await p.goto(`${vite.url}/?dashboard=bench&window=1440`);
-      await p.waitForFunction(() => [...document.querySelectorAll<HTMLElement>(".chart.history")].filter((c) => Number(c.dataset.banded) > 250).length === 5, null, { timeout: 10_000, polling: "raf" });
-      loads.push(await p.evaluate(() => performance.now()));
+      // A new tab each time (the HTTP cache is warm after the first): load event to 5 full charts.
+      // In front: the context's other tabs would make it a hidden one, with throttled timers.
+      const tab = await browser.context.newPage();
+      await tab.bringToFront();
+      await tab.goto(`${vite.url}/?dashboard=bench&window=1440`);
+      await tab.waitForFunction(() => [...document.querySelectorAll<HTMLElement>(".chart.history")].filter((c) => Number(c.dataset.banded) > 250).length === 5, null, { timeout: 30_000, polling: 20 });
+      loads.push(await tab.evaluate(() => performance.now()));
+      await tab.close();
     }
+    const p = await browser.context.newPage();
+    await p.bringToFront();
     const cdp = await p.context().newCDPSession(p);
     await cdp.send("Performance.enable");
     const metric = async (name: string) => ((await cdp.send("Performance.getMetrics")).metrics as { name: string; value: number }[]).find((m) => m.name === name)!.value;
