@@ -361,7 +361,7 @@ export function useDashboard(
     logs,
     health,
     /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
-    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit },
+    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit, authorization: tickets.authorization },
     dismissGap: () => (gap.value = null),
     /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
     retry: () => {

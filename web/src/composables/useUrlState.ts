@@ -1,19 +1,39 @@
-// The view's state in the address bar: ?dashboard=checkout-api&window=5&metrics=queue_depth.
-// Switching dashboards adds a history entry (Back returns to the previous one); the rest
-// replaces it.
+// The view's state in the address bar: ?dashboard=checkout-api&window=5&metrics=queue_depth,
+// or a zoomed range instead of the window: ?dashboard=demo&from=<epoch ms>&to=<epoch ms>.
+// Switching dashboards, windows or ranges adds a history entry (Back returns to the previous
+// view, so a zoom can be undone); the metric toggles replace it.
 // Metric names are kept as written (syntax checked only): which of them exist is known once
 // the dashboard's definition has loaded (selectMetrics). No `metrics` means all of them.
 import { ref, watch, type Ref } from "vue";
-import { DASHBOARD_ID_RE, METRIC_NAME_RE } from "../../../contract/index.ts";
+import { DASHBOARD_ID_RE, METRIC_NAME_RE, SERIES_MAX_DAYS } from "../../../contract/index.ts";
 
-export const WINDOWS = [1, 5, 15] as const;
+/** Chart windows in minutes: up to 15 raw and live from the stream, longer ones from the rollups. */
+export const WINDOWS = [1, 5, 15, 60, 360, 1440, 10080] as const;
 export type WindowMinutes = (typeof WINDOWS)[number];
+/** The longest window the stream's own history covers. */
+export const LIVE_WINDOW_MINUTES = 15;
+
+export const windowLabel = (w: number): string => (w < 60 ? `${w} min` : w < 1440 ? `${w / 60} h` : w === 1440 ? "24 h" : `${w / 1440} d`);
+
+/** A zoomed range, epoch ms. */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
 
 interface UrlState {
   dashboard: string | null;
   window: WindowMinutes;
+  range: TimeRange | null;
   /** Empty: every metric the dashboard defines. */
   metrics: string[];
+}
+
+function readRange(q: URLSearchParams): TimeRange | null {
+  const from = Number(q.get("from"));
+  const to = Number(q.get("to"));
+  if (!q.has("from") || !q.has("to") || !Number.isSafeInteger(from) || !Number.isSafeInteger(to)) return null;
+  return from < to && to - from <= SERIES_MAX_DAYS * 86_400_000 ? { from, to } : null;
 }
 
 function read(): UrlState {
@@ -24,18 +44,20 @@ function read(): UrlState {
   return {
     dashboard: dashboard && DASHBOARD_ID_RE.test(dashboard) ? dashboard : null,
     window: (WINDOWS as readonly number[]).includes(window) ? (window as WindowMinutes) : 5,
+    range: readRange(q),
     metrics: [...new Set(metrics)],
   };
 }
 
 function write(state: UrlState, push: boolean): void {
   const q = new URLSearchParams(location.search);
-  if (state.dashboard) q.set("dashboard", state.dashboard);
-  else q.delete("dashboard");
-  if (state.window !== 5) q.set("window", String(state.window));
-  else q.delete("window");
-  if (state.metrics.length > 0) q.set("metrics", state.metrics.join(","));
-  else q.delete("metrics");
+  const set = (key: string, value: string | null) => (value === null ? q.delete(key) : q.set(key, value));
+  set("dashboard", state.dashboard);
+  // The range, when there is one, is the whole picture; the window comes back when it is left.
+  set("window", state.range || state.window === 5 ? null : String(state.window));
+  set("from", state.range ? String(state.range.from) : null);
+  set("to", state.range ? String(state.range.to) : null);
+  set("metrics", state.metrics.length > 0 ? state.metrics.join(",") : null);
   const next = `${location.pathname}?${q.toString().replaceAll("%2C", ",")}${location.hash}`;
   if (next === `${location.pathname}${location.search}${location.hash}`) return;
   if (push) history.pushState(null, "", next);
@@ -45,27 +67,31 @@ function write(state: UrlState, push: boolean): void {
 export function useUrlState(): {
   dashboard: Ref<string | null>;
   windowMinutes: Ref<WindowMinutes>;
+  range: Ref<TimeRange | null>;
   metrics: Ref<string[]>;
 } {
   const initial = read();
   const dashboard = ref(initial.dashboard);
   const windowMinutes = ref<WindowMinutes>(initial.window);
+  const range = ref<TimeRange | null>(initial.range);
   const metrics = ref<string[]>(initial.metrics);
   let fromPopState = false;
 
   // One watcher: a dashboard switch also resets the metrics, and the two must make one entry.
-  watch([dashboard, windowMinutes, metrics], ([next], [previous]) => {
+  watch([dashboard, windowMinutes, range, metrics], ([next, w, r], [previous, pw, pr]) => {
     if (fromPopState) return;
-    write({ dashboard: dashboard.value, window: windowMinutes.value, metrics: metrics.value }, next !== previous && previous !== null && next !== null);
+    const push = (next !== previous && previous !== null && next !== null) || w !== pw || r !== pr;
+    write({ dashboard: dashboard.value, window: windowMinutes.value, range: range.value, metrics: metrics.value }, push);
   });
   addEventListener("popstate", () => {
     const state = read();
     fromPopState = true;
     dashboard.value = state.dashboard;
     windowMinutes.value = state.window;
+    if (state.range?.from !== range.value?.from || state.range?.to !== range.value?.to) range.value = state.range;
     metrics.value = state.metrics;
     // Watchers run before the next paint; clear the flag after them.
     queueMicrotask(() => setTimeout(() => (fromPopState = false)));
   });
-  return { dashboard, windowMinutes, metrics };
+  return { dashboard, windowMinutes, range, metrics };
 }

@@ -1,6 +1,6 @@
 // The JSON side of the API. Always relative URLs: in production the Pages Function forwards
 // /api/* to the Worker, in development Vite's proxy does, so the page is always same-origin.
-import type { CheckState, ClientConfig, Dashboard, DashboardDef, Ticket } from "../../../contract/index.ts";
+import type { CheckState, ClientConfig, Dashboard, DashboardDef, SeriesAnswer, Ticket } from "../../../contract/index.ts";
 
 export const API_BASE = "/api";
 
@@ -46,6 +46,29 @@ export async function fetchChecks(dashboard: string, authorization?: string, tim
   const list = (await response.json()) as CheckState[];
   if (!Array.isArray(list)) throw new Error(`GET ${path}: not a list`);
   return list;
+}
+
+/**
+ * `GET /api/dashboards/:id/series`: min/max/avg/last per bucket (`auto` step by default). Not
+ * `no-store`: the Worker sets Cache-Control and an ETag, so a settled range comes from the cache.
+ */
+export async function fetchSeries(
+  dashboard: string,
+  query: { from: number; to?: number; step?: string; metrics: string[] },
+  authorization?: string,
+  signal?: AbortSignal,
+): Promise<SeriesAnswer> {
+  const q = new URLSearchParams({ from: String(Math.floor(query.from)) });
+  if (query.to !== undefined) q.set("to", String(Math.ceil(query.to)));
+  if (query.step) q.set("step", query.step);
+  if (query.metrics.length > 0) q.set("metrics", query.metrics.join(","));
+  const path = `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/series?${q.toString().replaceAll("%2C", ",")}`;
+  const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
+  const response = await fetch(path, { headers, signal: signal ?? AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+  const answer = (await response.json()) as SeriesAnswer;
+  if (!Array.isArray(answer?.t) || typeof answer.series !== "object") throw new Error(`GET ${path}: not a series answer`);
+  return answer;
 }
 
 /** `GET /api/config`: whether streams need a ticket. */

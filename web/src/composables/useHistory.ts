@@ -1,0 +1,148 @@
+// Long windows (1 h … 7 d) and zoomed ranges, from the rollups (GET …/series): per metric an
+// average line with its min–max band. In a window (not a zoomed range) the newest bucket is
+// completed from the live stream, read from the dashboard's rolling series on every frame,
+// so the long charts keep moving without polling.
+import { computed, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+import { SERIES_STEPS, type MetricDef, type SeriesStep } from "../../../contract/index.ts";
+import { fetchSeries } from "../lib/api.ts";
+import type { RollingSeries } from "../lib/series.ts";
+import { LIVE_WINDOW_MINUTES, type TimeRange } from "./useUrlState.ts";
+
+/** One metric's buckets in plain arrays (uPlot reads them as they are). Times in unix seconds. */
+export interface Band {
+  t: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  avg: (number | null)[];
+}
+
+/** The newest bucket's running time-weighted average: how live samples fold into it. */
+interface Tail {
+  start: number;
+  weight: number;
+  sum: number;
+  /** Samples up to this time (s) are in the bucket already: the fetch's or the last one folded in. */
+  upTo: number;
+}
+
+export interface HistoryOptions {
+  dashboard: Ref<string | null>;
+  selected: Ref<MetricDef[]>;
+  windowMinutes: Ref<number>;
+  range: Ref<TimeRange | null>;
+  seriesOf: (name: string) => RollingSeries;
+  frame: Ref<number>;
+  authorization: () => string | undefined;
+}
+
+export function useHistory(o: HistoryOptions) {
+  /** Whether the charts come from the rollups rather than the stream's raw samples. */
+  const active = computed(() => o.range.value !== null || o.windowMinutes.value > LIVE_WINDOW_MINUTES);
+  const bands = shallowRef(new Map<string, Band>());
+  const step = ref<SeriesStep | null>(null);
+  const status = ref<"idle" | "loading" | "ready" | "error">("idle");
+  /** Bumped whenever a band changes: what the history charts redraw on. */
+  const version = ref(0);
+  let tails = new Map<string, Tail>();
+  let controller: AbortController | null = null;
+
+  async function load(): Promise<void> {
+    controller?.abort();
+    controller = null;
+    const id = o.dashboard.value;
+    const metrics = o.selected.value.map((m) => m.name);
+    if (!active.value || !id || metrics.length === 0) {
+      status.value = "idle";
+      return;
+    }
+    const range = o.range.value;
+    const now = Date.now();
+    const query = range ? { from: range.from, to: range.to, metrics } : { from: now - o.windowMinutes.value * 60_000, to: now, metrics };
+    const mine = (controller = new AbortController());
+    const timeout = setTimeout(() => mine.abort(), 10_000);
+    status.value = "loading";
+    try {
+      const answer = await fetchSeries(id, query, o.authorization(), mine.signal);
+      if (controller !== mine) return;
+      const stepS = SERIES_STEPS[answer.step] / 1000;
+      const t = answer.t.map((ms) => ms / 1000);
+      const next = new Map<string, Band>();
+      tails = new Map();
+      for (const name of metrics) {
+        const c = answer.series[name];
+        const band: Band = c ? { t: [...t], min: c.min, max: c.max, avg: c.avg } : { t: [], min: [], max: [], avg: [] };
+        next.set(name, band);
+        // The fetch's newest bucket, if it is the current one, goes on from the live stream.
+        const i = band.t.length - 1;
+        const start = band.t[i];
+        const avg = band.avg[i];
+        if (!range && start !== undefined && avg != null && start + stepS > now / 1000) {
+          const weight = Math.max(1, now / 1000 - start);
+          tails.set(name, { start, weight, sum: avg * weight, upTo: now / 1000 });
+        } else tails.set(name, { start: -Infinity, weight: 0, sum: 0, upTo: now / 1000 });
+      }
+      step.value = answer.step;
+      bands.value = next;
+      status.value = "ready";
+      version.value++;
+    } catch {
+      if (controller === mine) status.value = "error";
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  /** Folds the live samples newer than what the band holds into its newest bucket (or a new one). */
+  function follow(): void {
+    if (!active.value || o.range.value || status.value !== "ready" || !step.value) return;
+    const stepS = SERIES_STEPS[step.value] / 1000;
+    let changed = false;
+    for (const [name, band] of bands.value) {
+      const tail = tails.get(name);
+      if (!tail) continue;
+      const s = o.seriesOf(name);
+      let i = s.t.length;
+      while (i > 0 && s.t[i - 1]! > tail.upTo) i--;
+      for (; i < s.t.length; i++) {
+        const t = s.t[i]!;
+        const v = s.v[i];
+        if (v == null) continue;
+        const start = Math.floor(t / stepS) * stepS;
+        const n = band.t.length - 1;
+        if (start > tail.start) {
+          if (n >= 0 && band.t[n] === start) {
+            band.min[n] = band.max[n] = band.avg[n] = v;
+          } else if (n < 0 || band.t[n]! < start) {
+            band.t.push(start);
+            band.min.push(v);
+            band.max.push(v);
+            band.avg.push(v);
+          }
+          Object.assign(tail, { start, weight: 1, sum: v });
+        } else if (start === tail.start && band.t[n] === start) {
+          // Each sample weighs the time since the previous one, as the fetched part weighs its span.
+          const w = Math.max(1e-3, t - tail.upTo);
+          tail.weight += w;
+          tail.sum += v * w;
+          band.min[n] = Math.min(band.min[n] ?? v, v);
+          band.max[n] = Math.max(band.max[n] ?? v, v);
+          band.avg[n] = tail.sum / tail.weight;
+        }
+        tail.upTo = t;
+        changed = true;
+      }
+      // The window slides: buckets that left it are dropped.
+      const keepFrom = Date.now() / 1000 - o.windowMinutes.value * 60 - stepS;
+      let drop = 0;
+      while (drop < band.t.length && band.t[drop]! < keepFrom) drop++;
+      if (drop > 0) for (const a of [band.t, band.min, band.max, band.avg]) a.splice(0, drop);
+    }
+    if (changed) version.value++;
+  }
+
+  watch([active, o.dashboard, o.windowMinutes, o.range, () => o.selected.value.map((m) => m.name).join(",")], load, { immediate: true });
+  watch(o.frame, follow);
+  onScopeDispose(() => controller?.abort());
+
+  return { active, bands, step, status, version, reload: load };
+}
