@@ -3,7 +3,7 @@
 // something at once) and the runs the stream brings (`health` events, history included), from
 // which the latency sparkline and the uptime over the chart window are drawn.
 import { computed, shallowRef, watch, type Ref } from "vue";
-import type { CheckState, CheckStatus, DashboardDef, HealthEvent } from "../../../contract/index.ts";
+import type { CheckState, DashboardDef, HealthEvent } from "../../../contract/index.ts";
 import { fetchChecks } from "../lib/api.ts";
 
 export interface CheckRunPoint {
@@ -13,15 +13,8 @@ export interface CheckRunPoint {
   ok: boolean;
 }
 
-export interface CheckView {
-  name: string;
-  url: string;
-  intervalSeconds: number;
-  /** Null until the check has run. */
-  status: CheckStatus | null;
-  lastRun: HealthEvent | null;
-  /** When the status last changed (ISO); null when not known. */
-  since: string | null;
+/** A check's state from the contract, plus what this page has seen of it. */
+export interface CheckView extends CheckState {
   /** Runs seen on this page, oldest first, for the longest chart window. */
   runs: CheckRunPoint[];
 }
