@@ -2,27 +2,23 @@
 // dashboard nothing simulates, 24 hours of history seeded through the ingest API (two samples
 // per 5 minutes, far apart, so every bucket has a band), then the page on the Vite dev server:
 // 24 h draws the band, a live sample moves the last point, a drag zooms (and Back undoes it).
-import { rm } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, startVite, startWorker, tempDir, type Browser, type Server } from "./stack.ts";
+import { startDevStack, type Browser, type DevStack, type Server } from "./stack.ts";
 
 const INGEST_TOKEN = "browser-test-ingest-token-history-0123456789";
 const DASHBOARD = { id: "hist", name: "History", simulate: false, metrics: [{ name: "load", label: "Load", unit: "%", decimals: 1, min: 0, max: 100, warning: 70, critical: 90 }] };
-/** For the client-side measurements (HISTORY_BENCH=1): five metrics, every one a card and a chart. */
-const BENCH = { id: "bench", name: "Bench", simulate: false, metrics: ["a", "b", "c", "d", "e"].map((name) => ({ name, label: name.toUpperCase(), decimals: 1, min: 0, max: 100, warning: 70, critical: 90 })) };
-const BENCHING = Boolean(process.env.HISTORY_BENCH);
 const DAY_MS = 86_400_000;
 const SEED_EVERY_MS = 150_000;
 
-let registry: string;
+let stack: DevStack;
 let worker: Server;
 let vite: Server;
 let browser: Browser;
 let page: Page;
 
-async function ingest(samples: Record<string, number | string>[], dashboard = "hist"): Promise<void> {
-  const response = await fetch(`${worker.url}/api/dashboards/${dashboard}/metrics`, {
+async function ingest(samples: Record<string, number | string>[]): Promise<void> {
+  const response = await fetch(`${worker.url}/api/dashboards/hist/metrics`, {
     method: "POST",
     headers: { Authorization: `Bearer ${INGEST_TOKEN}`, "Content-Type": "application/json" },
     body: JSON.stringify(samples),
@@ -31,15 +27,8 @@ async function ingest(samples: Record<string, number | string>[], dashboard = "h
 }
 
 beforeAll(async () => {
-  registry = await tempDir("rtd-browser-history-registry-");
-  const [startedWorker, launched] = await Promise.allSettled([
-    startWorker(registry, { INGEST_TOKEN, RETENTION_SECONDS: "90000", DASHBOARDS: JSON.stringify([DASHBOARD, BENCH]) }),
-    launchBrowser(),
-  ]);
-  if (startedWorker.status === "fulfilled") worker = startedWorker.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  for (const r of [startedWorker, launched]) if (r.status === "rejected") throw r.reason;
-  vite = await startVite(worker.url);
+  stack = await startDevStack("history", { INGEST_TOKEN, RETENTION_SECONDS: "90000", DASHBOARDS: JSON.stringify([DASHBOARD]) });
+  ({ worker, vite, browser } = stack);
   // 24 h up to two minutes ago: 40–60 % on a slow wave, each 5-minute bucket spanning ±8.
   const now = Date.now();
   const samples: Record<string, number | string>[] = [];
@@ -47,18 +36,11 @@ beforeAll(async () => {
     samples.push({ load: Math.round((50 + 10 * Math.sin(i / 40) + (i % 2 ? 8 : -8)) * 10) / 10, timestamp: new Date(t).toISOString() });
   }
   for (let i = 0; i < samples.length; i += 100) await ingest(samples.slice(i, i + 100));
-  if (BENCHING) {
-    const wide = samples.map(({ load, timestamp }) => ({ a: load!, b: load!, c: load!, d: load!, e: load!, timestamp: timestamp! }));
-    for (let i = 0; i < wide.length; i += 100) await ingest(wide.slice(i, i + 100), "bench");
-  }
 }, 180_000);
 
 afterAll(async () => {
   await page?.close();
-  await browser?.close();
-  await vite?.stop();
-  await worker?.stop();
-  if (registry) await rm(registry, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 const chart = () => page.locator('.chart.history[data-metric="load"]');
@@ -81,6 +63,20 @@ describe("history windows", () => {
     // The card stays live whatever the window.
     expect(await page.locator('.card[data-metric="load"] .num').textContent()).toBe("55.0");
     if (process.env.HISTORY_SCREENSHOT) await page.screenshot({ path: process.env.HISTORY_SCREENSHOT, fullPage: true });
+  });
+
+  it("keeps each chart across the clock's ticks: a redraw each second, not a new chart", async () => {
+    // The x range moves every second; rebuilding five uPlot charts for it kept the main thread
+    // busy for seconds after a load.
+    const plot = await chart().locator(".uplot").elementHandle();
+    const before = await attr("data-last");
+    // Live samples move the window's right edge with them.
+    for (const load of [41, 42, 43]) {
+      await ingest([{ load }]);
+      await page.waitForTimeout(800);
+    }
+    await expect.poll(() => attr("data-last"), { timeout: 10_000 }).not.toBe(before);
+    expect(await plot!.evaluate((el) => el.isConnected)).toBe(true);
   });
 
   it("moves the last point with the live stream, without fetching again", async () => {
@@ -132,46 +128,4 @@ describe("history windows", () => {
     await page.goForward();
     await expect.poll(() => search().get("window")).toBe("1440");
   });
-});
-
-// Not part of the suite: `HISTORY_BENCH=1 npx vitest run --project browser test/browser/history.test.ts -t measurements`
-// (numbers in docs/BENCHMARKS.md). On the Vite dev server, so load times include its unbundled modules.
-describe.runIf(BENCHING)("measurements", () => {
-  it("page load to a full 24 h chart; main-thread busy and JS heap over a minute at 1 event/s", async () => {
-    const loads: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      // A new tab each time (the HTTP cache is warm after the first): load event to 5 full charts.
-      // In front: the context's other tabs would make it a hidden one, with throttled timers.
-      const tab = await browser.context.newPage();
-      await tab.bringToFront();
-      await tab.goto(`${vite.url}/?dashboard=bench&window=1440`);
-      await tab.waitForFunction(() => [...document.querySelectorAll<HTMLElement>(".chart.history")].filter((c) => Number(c.dataset.banded) > 250).length === 5, null, { timeout: 30_000, polling: 20 });
-      loads.push(await tab.evaluate(() => performance.now()));
-      await tab.close();
-    }
-    const p = await browser.context.newPage();
-    await p.bringToFront();
-    const cdp = await p.context().newCDPSession(p);
-    await cdp.send("Performance.enable");
-    const metric = async (name: string) => ((await cdp.send("Performance.getMetrics")).metrics as { name: string; value: number }[]).find((m) => m.name === name)!.value;
-    const results: Record<string, unknown> = { loadsMs: loads.map(Math.round) };
-    for (const window of ["1440", "15"]) {
-      await p.goto(`${vite.url}/?dashboard=bench&window=${window}`);
-      await p.locator(".chart").first().waitFor();
-      const tick = async () => {
-        const v = Math.round(Math.random() * 1000) / 10;
-        await ingest([{ a: v, b: v, c: v, d: v, e: v }], "bench");
-      };
-      for (let i = 0; i < 10; i++) await Promise.all([tick(), new Promise((r) => setTimeout(r, 1000))]); // warm up
-      await cdp.send("HeapProfiler.collectGarbage");
-      const [busy0, heap0, t0] = [await metric("TaskDuration"), await metric("JSHeapUsedSize"), Date.now()];
-      for (let i = 0; i < 60; i++) await Promise.all([tick(), new Promise((r) => setTimeout(r, 1000))]);
-      const [busy1, t1] = [await metric("TaskDuration"), Date.now()];
-      await cdp.send("HeapProfiler.collectGarbage");
-      const heap1 = await metric("JSHeapUsedSize");
-      results[`window=${window}`] = { busyPercent: Math.round(((busy1 - busy0) / ((t1 - t0) / 1000)) * 1000) / 10, heapMB: [heap0, heap1].map((h) => Math.round(h / 1e5) / 10) };
-    }
-    console.log("HISTORY_BENCH", JSON.stringify(results));
-    await p.close();
-  }, 300_000);
 });

@@ -45,6 +45,27 @@ export function useHistory(o: HistoryOptions) {
   const version = ref(0);
   let tails = new Map<string, Tail>();
   let controller: AbortController | null = null;
+  /**
+   * How often a long window redraws for live samples: about a pixel's worth of time (a 1 h chart
+   * ~1,000 px wide moves a pixel every 3.6 s, a 24 h one every 86 s), at least 1 s and at most
+   * 5 s apart. Redrawing five 24 h charts for every sample was most of the page's main-thread
+   * time while live.
+   */
+  const refreshMs = computed(() => Math.min(5000, Math.max(1000, o.windowMinutes.value * 60)));
+  let lastBump = 0;
+  let bumpTimer: ReturnType<typeof setTimeout> | undefined;
+  function bump(): void {
+    const wait = lastBump + refreshMs.value - Date.now();
+    if (wait > 0) {
+      bumpTimer ??= setTimeout(() => {
+        bumpTimer = undefined;
+        bump();
+      }, wait);
+      return;
+    }
+    lastBump = Date.now();
+    version.value++;
+  }
 
   async function load(): Promise<void> {
     controller?.abort();
@@ -137,12 +158,15 @@ export function useHistory(o: HistoryOptions) {
       while (drop < band.t.length && band.t[drop]! < keepFrom) drop++;
       if (drop > 0) for (const a of [band.t, band.min, band.max, band.avg]) a.splice(0, drop);
     }
-    if (changed) version.value++;
+    if (changed) bump();
   }
 
   watch([active, o.dashboard, o.windowMinutes, o.range, () => o.selected.value.map((m) => m.name).join(",")], load, { immediate: true });
   watch(o.frame, follow);
-  onScopeDispose(() => controller?.abort());
+  onScopeDispose(() => {
+    controller?.abort();
+    clearTimeout(bumpTimer);
+  });
 
-  return { active, bands, step, status, version, reload: load };
+  return { active, bands, step, status, version, refreshMs, reload: load };
 }
