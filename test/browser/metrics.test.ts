@@ -3,13 +3,12 @@
 // alert feed. Headless Chromium on the Vite dev server, in front of a `wrangler dev` whose
 // dashboards are the shipped ones with nothing simulated (every value here is one this file
 // pushed through the ingest API), plus a 12-metric dashboard for the layout.
-import { rm } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_METRICS } from "../../contract/index.ts";
 import type { DashboardDebug } from "../../web/src/composables/useDashboard.ts";
 import { SHIPPED_DASHBOARDS } from "../setup/dashboards.ts";
-import { launchBrowser, startVite, startWorker, tempDir, type Browser, type Server } from "./stack.ts";
+import { startDevStack, type Browser, type DevStack, type Server } from "./stack.ts";
 
 const INGEST_TOKEN = "browser-test-ingest-token-metrics-0123456789";
 const TWELVE = Array.from({ length: 12 }, (_, i) => ({
@@ -25,27 +24,20 @@ const DASHBOARDS = [
   { id: "twelve", name: "Twelve", simulate: false, metrics: TWELVE },
 ];
 
-let registry: string;
+let stack: DevStack;
 let worker: Server;
 let vite: Server;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  registry = await tempDir("rtd-browser-metrics-registry-");
-  const [startedWorker, launched] = await Promise.allSettled([startWorker(registry, { INGEST_TOKEN, DASHBOARDS: JSON.stringify(DASHBOARDS) }), launchBrowser()]);
-  if (startedWorker.status === "fulfilled") worker = startedWorker.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  for (const r of [startedWorker, launched]) if (r.status === "rejected") throw r.reason;
-  vite = await startVite(worker.url);
+  stack = await startDevStack("metrics", { INGEST_TOKEN, DASHBOARDS: JSON.stringify(DASHBOARDS) });
+  ({ worker, vite, browser } = stack);
 }, 150_000);
 
 afterAll(async () => {
   await page?.close();
-  await browser?.close();
-  await vite?.stop();
-  await worker?.stop();
-  if (registry) await rm(registry, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 async function ingest(dashboard: string, sample: Record<string, number>): Promise<void> {

@@ -3,13 +3,12 @@
 // between 200 and 503 (each cron trigger runs each check once: PUBLISH_WINDOW_SECONDS=1), and
 // log lines this file pushes through the ingest API.
 import { createServer, type Server as HttpServer } from "node:http";
-import { rm } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_LEVELS, type LogLevel } from "../../contract/index.ts";
 import type { DashboardDebug } from "../../web/src/composables/useDashboard.ts";
 import { LOG_ROWS } from "../../web/src/composables/useLogs.ts";
-import { launchBrowser, sleep, startVite, startWorker, tempDir, triggerCron, type Browser, type Server } from "./stack.ts";
+import { sleep, startDevStack, triggerCron, type Browser, type DevStack, type Server } from "./stack.ts";
 
 const INGEST_TOKEN = "browser-test-ingest-token-panels-0123456789";
 const METRICS = [{ name: "rps", label: "Requests", unit: "req/s", decimals: 0 }];
@@ -19,7 +18,7 @@ const SHOTS = process.env.PANELS_SCREENSHOTS;
 let healthy = true;
 let checkServer: HttpServer;
 let checkUrl: string;
-let registry: string;
+let stack: DevStack;
 let worker: Server;
 let vite: Server;
 let browser: Browser;
@@ -41,24 +40,14 @@ beforeAll(async () => {
     },
     { id: "quiet", name: "Quiet", simulate: false, metrics: METRICS },
   ];
-  registry = await tempDir("rtd-browser-panels-registry-");
-  const [startedWorker, launched] = await Promise.allSettled([
-    startWorker(registry, { INGEST_TOKEN, DASHBOARDS: JSON.stringify(dashboards), PUBLISH_WINDOW_SECONDS: "1" }),
-    launchBrowser({ colorScheme: "light", viewport: { width: 1280, height: 900 } }),
-  ]);
-  if (startedWorker.status === "fulfilled") worker = startedWorker.value;
-  if (launched.status === "fulfilled") browser = launched.value;
-  for (const r of [startedWorker, launched]) if (r.status === "rejected") throw r.reason;
-  vite = await startVite(worker.url);
+  stack = await startDevStack("panels", { INGEST_TOKEN, DASHBOARDS: JSON.stringify(dashboards), PUBLISH_WINDOW_SECONDS: "1" }, { colorScheme: "light", viewport: { width: 1280, height: 900 } });
+  ({ worker, vite, browser } = stack);
 }, 150_000);
 
 afterAll(async () => {
   await page?.close();
-  await browser?.close();
-  await vite?.stop();
-  await worker?.stop();
+  await stack?.stop();
   await new Promise<void>((resolve) => (checkServer ? checkServer.close(() => resolve()) : resolve()));
-  if (registry) await rm(registry, { recursive: true, force: true });
 });
 
 // The object counts one run per check per half interval (5 s): triggers go at least 6 s apart.

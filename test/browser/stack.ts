@@ -125,7 +125,8 @@ export async function startWorker(registry: string, vars: Record<string, string>
 
 /** Builds the client into `outDir` (the same build `npm run build:web` makes). */
 export async function buildWeb(outDir: string): Promise<void> {
-  const proc = startProcess("vite build", VITE, ["build", "--config", "web/vite.config.ts", "--outDir", outDir, "--emptyOutDir"]);
+  // NODE_ENV=test (vitest's) would give Vue's development build, warnings and all, not what Pages serves.
+  const proc = startProcess("vite build", VITE, ["build", "--config", "web/vite.config.ts", "--outDir", outDir, "--emptyOutDir"], { env: { NODE_ENV: "production" } });
   const code = await new Promise<number | null>((resolve) => proc.child.once("exit", resolve));
   if (code !== 0) throw new Error(`vite build failed (${code}):\n${proc.output().slice(-4000)}`);
 }
@@ -288,4 +289,35 @@ export async function until<T>(read: () => Promise<T>, done: (value: T) => boole
     if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs / 1000} s`);
     await sleep(250);
   }
+}
+
+/** A `wrangler dev` with `vars`, the Vite dev server in front of it, and Chromium: what most browser tests run against. */
+export interface DevStack {
+  worker: Server;
+  vite: Server;
+  browser: Browser;
+  /** Stops whatever started, in reverse order; safe to call after a failed start. */
+  stop: () => Promise<void>;
+}
+
+export async function startDevStack(name: string, vars: Record<string, string>, browserOptions?: Parameters<typeof launchBrowser>[0]): Promise<DevStack> {
+  const registry = await tempDir(`rtd-browser-${name}-registry-`);
+  const started: Partial<DevStack> = {};
+  const stop = async () => {
+    await started.browser?.close();
+    await started.vite?.stop();
+    await started.worker?.stop();
+    await rm(registry, { recursive: true, force: true });
+  };
+  try {
+    const [worker, browser] = await Promise.allSettled([startWorker(registry, vars), launchBrowser(browserOptions)]);
+    if (worker.status === "fulfilled") started.worker = worker.value;
+    if (browser.status === "fulfilled") started.browser = browser.value;
+    for (const r of [worker, browser]) if (r.status === "rejected") throw r.reason;
+    started.vite = await startVite(started.worker!.url);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { worker: started.worker!, vite: started.vite!, browser: started.browser!, stop };
 }
