@@ -4,7 +4,7 @@
 // (bench/split/: the object and the Worker in separate workerd processes); a full run ends with
 // the relay scenario (bench/relays.ts: 20,000 viewers on 10 relay objects). `--relays K
 // [--viewers N] [--quick]` runs only that (bench/results/relays.json); `--split [--quick]` only
-// the split scenario (bench/results/split.json); `--soak SECONDS [--setup single|split|
+// the split scenario (bench/results/split.json; `--only <text>`: the setups whose name has it); `--soak SECONDS [--setup single|split|
 // split-inspector]` only the stall hunt at 1,000 viewers (bench/results/soak-<setup>.json).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     split: { type: "boolean", default: false },
     soak: { type: "string" },
     setup: { type: "string", default: "split" },
+    only: { type: "string" },
   },
 });
 const quick = args.quick;
@@ -172,9 +173,11 @@ if (args.split || args.soak !== undefined) {
     const command = `npm run bench -- --soak ${args.soak} --setup ${args.setup}`;
     await writeFile(`bench/results/soak-${args.setup}.json`, JSON.stringify({ command, machine: results.machine, soak }, null, 2) + "\n");
   } else {
-    const split = await runSplitScenario(quick, log);
+    const split = await runSplitScenario(quick, log, undefined, args.only);
     console.log(`\n${splitTable(split)}\n`);
-    await writeFile(`bench/results/split${quick ? "-quick" : ""}.json`, JSON.stringify({ command: `npm run bench -- --split${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) + "\n");
+    const only = args.only ? ` --only ${args.only}` : "";
+    const file = `bench/results/split${args.only ? `-${args.only.replace(/\W+/g, "-")}` : ""}${quick ? "-quick" : ""}.json`;
+    await writeFile(file, JSON.stringify({ command: `npm run bench -- --split${only}${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) + "\n");
   }
   process.exit(0);
 }

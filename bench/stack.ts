@@ -172,6 +172,11 @@ export class Stack {
     await waitFor(async () => (await fetch(`${this.url}/api/health`)).ok, 60_000, `wrangler dev (log: ${this.log.slice(-2000)})`);
   }
 
+  /** The end of wrangler's output (for a failure report). */
+  logTail(chars = 3000): string {
+    return this.log.slice(-chars);
+  }
+
   /**
    * workerd processes under wrangler dev: `worker` runs the Worker and its Durable Objects;
    * `proxy` is wrangler's dev proxy in front of it (every request passes through it locally).

@@ -16,7 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { parseEventId, type EventId, type Gap } from "../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../worker/config.ts";
 import type { DashboardObject } from "./dashboard.ts";
-import type { DeliverBatch, RelayReport, ReplayRequest } from "./rpc.ts";
+import { RELAY_NAME_HEADER, type DeliverBatch, type RelayReport, type ReplayRequest } from "./rpc.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "./fanout.ts";
 import { historySince, RecentWindow } from "./recent-window.ts";
 import { concatBytes } from "./sse.ts";
@@ -59,6 +59,8 @@ export class RelayObject extends DurableObject<Env> {
   private subscribing = false;
   /** Deliveries not yet reported to the dashboard (its stats count them). */
   private unreported = 0;
+  /** The name the Worker gave with the first viewer, where the runtime gives none (RELAY_NAME_HEADER). */
+  private namedBy: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,7 +75,7 @@ export class RelayObject extends DurableObject<Env> {
 
   /** `<dashboard>:<i>` */
   private get name(): string {
-    const name = this.ctx.id.name;
+    const name = this.ctx.id.name ?? this.namedBy;
     if (!name || !/^[a-z0-9][a-z0-9-]{0,62}:\d+$/.test(name)) throw new TypeError(`relay objects are named <dashboard>:<i>, got ${name}`);
     return name;
   }
@@ -85,6 +87,7 @@ export class RelayObject extends DurableObject<Env> {
   // ---- viewers -----------------------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
+    this.namedBy ??= request.headers.get(RELAY_NAME_HEADER) ?? undefined;
     void this.name; // refuse a misnamed object before it holds a stream
     const { streamsPerRelay: maxStreams, retryMs, heartbeatSeconds } = this.config;
     const metricNames = dashboardDef(this.config, this.dashboard).metrics.map((m) => m.name);

@@ -5,6 +5,12 @@ import type { CheckRun } from "../worker/checks.ts";
 import type { Refused, SeriesBatch } from "../worker/series-mapping.ts";
 import type { LogEntry } from "./event-log.ts";
 
+/**
+ * The Worker names the relay it opens a viewer on (`<dashboard>:<i>`) in this header too: a relay
+ * reached through wrangler's dev registry (another local session) sees no `ctx.id.name`.
+ */
+export const RELAY_NAME_HEADER = "X-Relay-Name";
+
 export interface PublishRequest {
   /** Checked and rounded against the dashboard's definitions (worker/ingest.ts). */
   samples: MetricUpdate[];

@@ -40,6 +40,8 @@ export interface Window {
   slowestEvents: EventDelivery[];
   /** The load generator's own event-loop delay, ms (p99 and max). */
   generatorLagMs: { p99: number; max: number };
+  /** Set instead of the figures when the window could not be measured (a server process died). */
+  failed?: string;
   /** Per-second CPU of each process during the window (ms per second), only if asked for. */
   cpuTimeline?: Record<string, number[]>;
   /** Every event's deliveries, in publishing order, only if asked for (with the timeline). */

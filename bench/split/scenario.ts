@@ -12,19 +12,29 @@ export interface SplitResults {
   runs: { setup: string; windows: Window[] }[];
 }
 
-const SETUPS = ["node baseline", "single workerd (inspector on)", "split (inspector on)", "split (inspector off)"] as const;
+/** Relay objects in the relay setup: 250 of 1,000 viewers each (1,250 of 5,000). */
+export const SPLIT_RELAYS = 4;
+const SETUPS = ["node baseline", "single workerd (inspector on)", "split (inspector on)", "split (inspector off)", `split, ${SPLIT_RELAYS} relays (inspector off)`] as const;
 
-export async function runSplitScenario(quick: boolean, log: (m: string) => void, viewerCounts = [1000, 5000]): Promise<SplitResults> {
+export async function runSplitScenario(quick: boolean, log: (m: string) => void, viewerCounts = [1000, 5000], only?: string): Promise<SplitResults> {
   const seconds = quick ? 10 : 60;
   const runs: SplitResults["runs"] = [];
-  for (const setup of SETUPS) {
+  for (const setup of SETUPS.filter((s) => !only || s.includes(only))) {
     const server = await startSetup(setup);
     try {
       await warmUp(server.url);
       const windows: Window[] = [];
       for (const n of viewerCounts) {
         log(`split scenario: ${setup}, ${n} viewers, ${seconds} s`);
-        windows.push(await measure(server.url, n, seconds, server.pids));
+        try {
+          windows.push(await measure(server.url, n, seconds, server.pids));
+        } catch (err) {
+          // A server process that died under the load (e.g. one workerd holding 10,000 sockets)
+          // is a result of its own; the other setups still run.
+          log(`split scenario: ${setup}, ${n} viewers failed: ${(err as Error).message}\n${server.logTail?.() ?? ""}`);
+          windows.push({ viewers: n, seconds, failed: (err as Error).message } as Window);
+          break;
+        }
         await new Promise((r) => setTimeout(r, 2000));
       }
       runs.push({ setup, windows });
@@ -35,7 +45,7 @@ export async function runSplitScenario(quick: boolean, log: (m: string) => void,
   return { seconds, runs };
 }
 
-async function startSetup(setup: (typeof SETUPS)[number]): Promise<{ url: string; pids: Record<string, number>; stop(): Promise<void> }> {
+async function startSetup(setup: (typeof SETUPS)[number]): Promise<{ url: string; pids: Record<string, number>; stop(): Promise<void>; logTail?: () => string }> {
   if (setup === "node baseline") {
     const proc = spawn(process.execPath, ["bench/baseline-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
     const url = await new Promise<string>((resolve) => proc.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
@@ -44,10 +54,10 @@ async function startSetup(setup: (typeof SETUPS)[number]): Promise<{ url: string
   if (setup === "single workerd (inspector on)") {
     const stack = await Stack.start({ heartbeatSeconds: 5, bridgeProcess: true });
     const { worker } = await stack.workerdPids();
-    return { url: await stack.directUrl(), pids: { server: worker }, stop: () => stack.stop() };
+    return { url: await stack.directUrl(), pids: { server: worker }, stop: () => stack.stop(), logTail: () => stack.logTail() };
   }
-  const stack = await SplitStack.start({ inspector: setup === "split (inspector on)" });
-  return { url: stack.url, pids: { object: stack.object.workerd, worker: stack.edge.workerd }, stop: () => stack.stop() };
+  const stack = await SplitStack.start({ inspector: setup === "split (inspector on)", relays: setup.includes("relays") ? SPLIT_RELAYS : 0 });
+  return { url: stack.url, pids: stack.pids, stop: () => stack.stop() };
 }
 
 /** Table rows: setup, viewers, latency, CPU per delivery (object / Worker side), load. */
@@ -55,8 +65,12 @@ export function splitRows(r: SplitResults): string[][] {
   const rows: string[][] = [];
   for (const { setup, windows } of r.runs) {
     for (const w of windows) {
+      if (w.failed) {
+        rows.push([setup, w.viewers.toLocaleString("en"), `failed: ${w.failed}`, "—", "—", "—", "—"]);
+        continue;
+      }
       const cpu = w.cpuMicrosPerDelivery;
-      const cpuText = "object" in cpu ? `object ${cpu.object} µs, Worker ${cpu.worker} µs` : `${cpu.server} µs (one process)`;
+      const cpuText = "object" in cpu ? Object.entries(cpu).map(([k, v]) => `${k === "worker" ? "Worker" : k} ${v} µs`).join(", ") : `${cpu.server} µs (one process)`;
       rows.push([
         setup,
         w.viewers.toLocaleString("en"),

@@ -1,4 +1,4 @@
-// The stall hunt (`npm run bench -- --soak SECONDS [--setup single|split|split-inspector]`):
+// The stall hunt (`npm run bench -- --soak SECONDS [--setup single|split|split-inspector|split-relays]`):
 // 1,000 viewers for a long window at one event a second, keeping each event's slowest delivery,
 // each viewer's longest silence, the ingest round trip of the slowest events, the load
 // generator's own event-loop lag, and each server process's CPU second by second (a GC pause or
@@ -7,9 +7,10 @@
 import { loadavg } from "node:os";
 import { Stack } from "../stack.ts";
 import { measure, warmUp, type Window } from "./measure.ts";
+import { SPLIT_RELAYS } from "./scenario.ts";
 import { SplitStack } from "./stack.ts";
 
-export type SoakSetup = "single" | "split" | "split-inspector";
+export type SoakSetup = "single" | "split" | "split-inspector" | "split-relays";
 
 export interface SoakResult extends Window {
   setup: SoakSetup;
@@ -27,9 +28,9 @@ export async function runSoak(seconds: number, setup: SoakSetup, log: (m: string
     pids = { server: (await stack.workerdPids()).worker };
     stop = () => stack.stop();
   } else {
-    const stack = await SplitStack.start({ inspector: setup === "split-inspector", heartbeatSeconds: 15 });
+    const stack = await SplitStack.start({ inspector: setup === "split-inspector", heartbeatSeconds: 15, relays: setup === "split-relays" ? SPLIT_RELAYS : 0 });
     url = stack.url;
-    pids = { object: stack.object.workerd, worker: stack.edge.workerd };
+    pids = stack.pids;
     stop = () => stack.stop();
   }
   try {

@@ -16,7 +16,7 @@ import { DASHBOARD, INGEST_TOKEN, Redis, spawnBridge } from "../stack.ts";
 
 const exec = promisify(execFile);
 
-interface Session {
+export interface Session {
   launcher: ChildProcess;
   /** The workerd that runs the user Worker (the one miniflare gives a --debug-port). */
   workerd: number;
@@ -28,18 +28,30 @@ export class SplitStack {
   readonly redis: Redis;
   readonly object: Session;
   readonly edge: Session;
+  /** The relay objects' session, when the viewers are placed on relays. */
+  readonly relays: Session | null;
   private readonly bridge: { close(): Promise<void> };
   private readonly dir: string;
 
-  private constructor(redis: Redis, bridge: { close(): Promise<void> }, dir: string, object: Session, edge: Session) {
+  private constructor(redis: Redis, bridge: { close(): Promise<void> }, dir: string, object: Session, edge: Session, relays: Session | null) {
     this.redis = redis;
     this.bridge = bridge;
     this.dir = dir;
     this.object = object;
     this.edge = edge;
+    this.relays = relays;
   }
 
-  static async start({ inspector, heartbeatSeconds = 5 }: { inspector: boolean; heartbeatSeconds?: number }): Promise<SplitStack> {
+  /** The workerd of each session, by role, for CPU readings. */
+  get pids(): Record<string, number> {
+    return { object: this.object.workerd, ...(this.relays ? { relays: this.relays.workerd } : {}), worker: this.edge.workerd };
+  }
+
+  /**
+   * @param relays viewers go to this many relay objects, served by a third session (0: every
+   *   viewer's stream comes from the dashboard's object, as without RELAYS_PER_DASHBOARD).
+   */
+  static async start({ inspector, heartbeatSeconds = 5, relays = 0 }: { inspector: boolean; heartbeatSeconds?: number; relays?: number }): Promise<SplitStack> {
     const redis = await Redis.start();
     const bridge = await spawnBridge(redis.port);
     const dir = await mkdtemp(join(tmpdir(), "rtd-split-"));
@@ -50,14 +62,16 @@ export class SplitStack {
       DASHBOARDS: JSON.stringify([{ id: DASHBOARD, name: "Benchmark" }]),
       HEARTBEAT_SECONDS: String(heartbeatSeconds),
       MAX_STREAMS_PER_DASHBOARD: "100000",
-      RELAYS_PER_DASHBOARD: "0",
+      RELAYS_PER_DASHBOARD: String(relays),
+      STREAMS_PER_RELAY: "100000",
     });
     // The object's session first: the edge resolves its bindings through the registry.
     const launched: ChildProcess[] = [];
     try {
-      const object = await launch("object", dir, inspector, vars, launched);
-      const edge = await launch("edge", dir, inspector, vars, launched);
-      return new SplitStack(redis, bridge, dir, object, edge);
+      const object = await launch(relays ? "object+relays" : "object", dir, inspector, vars, launched);
+      const relaySession = relays ? await launch("relays", dir, inspector, vars, launched) : null;
+      const edge = await launch(relays ? "edge+relays" : "edge", dir, inspector, vars, launched);
+      return new SplitStack(redis, bridge, dir, object, edge, relaySession);
     } catch (err) {
       for (const l of launched) await stopLauncher(l);
       await bridge.close();
@@ -75,14 +89,20 @@ export class SplitStack {
   }
 
   async stop(): Promise<void> {
-    for (const s of [this.edge, this.object]) await stopLauncher(s.launcher);
+    for (const s of [this.edge, this.relays, this.object]) if (s) await stopLauncher(s.launcher);
     await this.bridge.close();
     this.redis.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
 
-async function launch(role: "object" | "edge", dir: string, inspector: boolean, vars: string, launched: ChildProcess[]): Promise<Session> {
+/** The product's entry answers /api/dashboards with the benchmark's dashboard in it. */
+const READY = { path: "/api/dashboards", text: DASHBOARD };
+
+export type Role = "object" | "edge" | "object+relays" | "edge+relays" | "relays" | "probe-object" | "probe-edge";
+
+/** Starts one session (bench/split/serve.ts); `ready` tells its entry socket from the others. */
+export async function launch(role: Role, dir: string, inspector: boolean, vars: string, launched: ChildProcess[], ready = READY): Promise<Session> {
   const inspectorArg = inspector ? String(await freePort()) : "off";
   const launcher = spawn(process.execPath, ["bench/split/serve.ts", role, String(await freePort()), join(dir, "registry"), join(dir, role), inspectorArg, vars], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -100,7 +120,7 @@ async function launch(role: "object" | "edge", dir: string, inspector: boolean, 
     launcher.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${role} session exited (${code}): ${log}`))));
   });
   const workerd = await userWorkerd(launcher.pid!);
-  return { launcher, workerd, url: await entryUrl(workerd) };
+  return { launcher, workerd, url: await entryUrl(workerd, ready) };
 }
 
 async function userWorkerd(launcherPid: number): Promise<number> {
@@ -118,7 +138,7 @@ async function userWorkerd(launcherPid: number): Promise<number> {
   throw new Error("the session's workerd was not found");
 }
 
-async function entryUrl(pid: number): Promise<string> {
+async function entryUrl(pid: number, ready: { path: string; text: string }): Promise<string> {
   let ports: number[] = [];
   // Sometimes the entry socket is listed a moment after `ready`: look again.
   for (let attempt = 0; attempt < 30; attempt++) {
@@ -126,8 +146,8 @@ async function entryUrl(pid: number): Promise<string> {
     ports = [...stdout.matchAll(new RegExp(`127\\.0\\.0\\.1:(\\d+)\\s.*pid=${pid},`, "g"))].map((m) => Number(m[1]));
     for (const port of ports) {
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/api/dashboards`, { signal: AbortSignal.timeout(1000) });
-        if (r.ok && (await r.text()).includes(DASHBOARD)) return `http://127.0.0.1:${port}`;
+        const r = await fetch(`http://127.0.0.1:${port}${ready.path}`, { signal: AbortSignal.timeout(1000) });
+        if (r.ok && (await r.text()).includes(ready.text)) return `http://127.0.0.1:${port}`;
       } catch {
         // the debug port or the inspector
       }
@@ -137,7 +157,7 @@ async function entryUrl(pid: number): Promise<string> {
   throw new Error(`no entry socket among ${ports.join(", ")}`);
 }
 
-async function stopLauncher(launcher: ChildProcess): Promise<void> {
+export async function stopLauncher(launcher: ChildProcess): Promise<void> {
   if (launcher.exitCode !== null || !launcher.pid) return;
   const exited = new Promise((r) => launcher.once("exit", r));
   process.kill(-launcher.pid, "SIGTERM");

@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import * as z from "zod/mini";
 import { DEFAULT_HISTORY_SECONDS } from "../../contract/index.ts";
 import { parseStreamFilter } from "../../durable-objects/filter.ts";
+import { RELAY_NAME_HEADER } from "../../durable-objects/rpc.ts";
 import type { AppEnv } from "../app.ts";
 import { dashboardStub, relayStub } from "../stubs.ts";
 import { checkTicket } from "../auth.ts";
@@ -71,7 +72,9 @@ export function registerStreamRoute(app: Hono<AppEnv>): void {
     let response: Response | undefined;
     for (const i of order) {
       await response?.body?.cancel();
-      response = await relayStub(env, id, i).fetch(target, init);
+      const headers = new Headers(init.headers);
+      headers.set(RELAY_NAME_HEADER, `${id}:${i}`);
+      response = await relayStub(env, id, i).fetch(target, { ...init, headers });
       if (response.status !== 503) return response;
     }
     return response!;
