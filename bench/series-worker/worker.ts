@@ -16,7 +16,7 @@ const CHUNK_S = 3600;
 export class BenchDashboardObject extends DashboardObject {
   /** Day `day` (0 = the oldest) of `days`, ending at `endMs`: 86,400 samples, one add per hour. */
   async seedDay(day: number, days: number, endMs: number): Promise<{ samples: number; ms: number }> {
-    const rollups = (this as unknown as { rollups: Rollups }).rollups;
+    const rollups = (this as unknown as { feed: { rollups: Rollups } }).feed.rollups;
     const start = endMs - (days - day) * DAY_S * 1000;
     let rnd = 0x9e3779b9 ^ day; // xorshift: the same week every run
     const next = () => ((rnd ^= rnd << 13), (rnd ^= rnd >>> 17), (rnd ^= rnd << 5), (rnd >>> 0) / 4294967296);
@@ -46,7 +46,7 @@ export class BenchDashboardObject extends DashboardObject {
    * clock only moves across I/O, so it is read before the runs and after a timer that follows them.
    */
   async queryCost(from: number, to: number, step: SeriesStep, n: number): Promise<number> {
-    const rollups = (this as unknown as { rollups: Rollups }).rollups;
+    const rollups = (this as unknown as { feed: { rollups: Rollups } }).feed.rollups;
     const defs = DEFAULT_METRICS.map(({ name, decimals }) => ({ name, decimals }));
     await new Promise((r) => setTimeout(r, 1));
     const t0 = Date.now();

@@ -1,7 +1,8 @@
 // The split scenario (`npm run bench -- --split [--quick]`, and part of every run): latency at
-// 1,000 and 5,000 viewers, one event a second, for four servers in the same run: the Node
+// 1,000 and 5,000 viewers, one event a second, for each setup in the same run: the Node
 // baseline, today's single workerd (wrangler dev, inspector on, as a developer runs it), and the
-// split setup (object and Worker in separate workerd processes) with the inspector on and off.
+// split setup (object and Worker in separate workerd processes) with the inspector on and off,
+// with the object's own SQLite log instead of Upstash, and with 4 relays in a third process.
 import { spawn } from "node:child_process";
 import { Stack } from "../stack.ts";
 import { measure, warmUp, type Window } from "./measure.ts";
@@ -14,7 +15,14 @@ export interface SplitResults {
 
 /** Relay objects in the relay setup: 250 of 1,000 viewers each (1,250 of 5,000). */
 export const SPLIT_RELAYS = 4;
-const SETUPS = ["node baseline", "single workerd (inspector on)", "split (inspector on)", "split (inspector off)", `split, ${SPLIT_RELAYS} relays (inspector off)`] as const;
+const SETUPS = [
+  "node baseline",
+  "single workerd (inspector on)",
+  "split (inspector on)",
+  "split (inspector off)",
+  "split, SQLite log (inspector off)",
+  `split, ${SPLIT_RELAYS} relays (inspector off)`,
+] as const;
 
 export async function runSplitScenario(quick: boolean, log: (m: string) => void, viewerCounts = [1000, 5000], only?: string): Promise<SplitResults> {
   const seconds = quick ? 10 : 60;
@@ -56,7 +64,11 @@ async function startSetup(setup: (typeof SETUPS)[number]): Promise<{ url: string
     const { worker } = await stack.workerdPids();
     return { url: await stack.directUrl(), pids: { server: worker }, stop: () => stack.stop(), logTail: () => stack.logTail() };
   }
-  const stack = await SplitStack.start({ inspector: setup === "split (inspector on)", relays: setup.includes("relays") ? SPLIT_RELAYS : 0 });
+  const stack = await SplitStack.start({
+    inspector: setup === "split (inspector on)",
+    relays: setup.includes("relays") ? SPLIT_RELAYS : 0,
+    eventLog: setup.includes("SQLite") ? "sqlite" : "upstash",
+  });
   return { url: stack.url, pids: stack.pids, stop: () => stack.stop() };
 }
 

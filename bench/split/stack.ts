@@ -48,16 +48,18 @@ export class SplitStack {
   }
 
   /**
+   * @param eventLog the Upstash log through the bridge (the default here, as in the other
+   *   scenarios) or the object's own SQLite
    * @param relays viewers go to this many relay objects, served by a third session (0: every
    *   viewer's stream comes from the dashboard's object, as without RELAYS_PER_DASHBOARD).
    */
-  static async start({ inspector, heartbeatSeconds = 5, relays = 0 }: { inspector: boolean; heartbeatSeconds?: number; relays?: number }): Promise<SplitStack> {
+  static async start({ inspector, heartbeatSeconds = 5, relays = 0, eventLog = "upstash" }: { inspector: boolean; heartbeatSeconds?: number; relays?: number; eventLog?: "upstash" | "sqlite" }): Promise<SplitStack> {
     const redis = await Redis.start();
     const bridge = await spawnBridge(redis.port);
     const dir = await mkdtemp(join(tmpdir(), "rtd-split-"));
     const vars = JSON.stringify({
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: "bench-token",
+      // Without these the object keeps its event log in its own SQLite (the default).
+      ...(eventLog === "upstash" ? { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: "bench-token" } : {}),
       INGEST_TOKEN,
       DASHBOARDS: JSON.stringify([{ id: DASHBOARD, name: "Benchmark" }]),
       HEARTBEAT_SECONDS: String(heartbeatSeconds),
