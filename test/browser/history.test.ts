@@ -65,6 +65,29 @@ describe("history windows", () => {
     if (process.env.HISTORY_SCREENSHOT) await page.screenshot({ path: process.env.HISTORY_SCREENSHOT, fullPage: true });
   });
 
+  it("renders a new viewer's catch-up in frames, not once per replayed event", async () => {
+    // The seeded day was committed minutes ago, so a viewer opening now is replayed every sample
+    // of it; rendering the page once per event kept a 24 h page frozen for seconds after it drew.
+    const replayed = Number((await page.locator('[data-testid="event-count"]').textContent())!.replace(/\D/g, ""));
+    expect(replayed).toBeGreaterThan(500);
+    const tab = await browser.context.newPage();
+    await tab.addInitScript(() => {
+      const w = window as unknown as { renders: number };
+      w.renders = 0;
+      new MutationObserver((records) => {
+        if (records.some((r) => (r.target instanceof Element ? r.target : r.target.parentElement)?.closest('[data-testid="event-count"]'))) w.renders++;
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
+    await tab.goto(`${vite.url}/?dashboard=hist&window=1440`);
+    const count = async () => Number((await tab.locator('[data-testid="event-count"]').textContent())!.replace(/\D/g, ""));
+    await expect.poll(count, { timeout: 20_000 }).toBe(replayed);
+    await expect.poll(() => tab.locator('.chart.history[data-metric="load"]').getAttribute("data-banded").then(Number), { timeout: 10_000 }).toBeGreaterThan(250);
+    expect(await tab.locator('.card[data-metric="load"] .num').textContent()).toBe("55.0");
+    const renders = await tab.evaluate(() => (window as unknown as { renders: number }).renders);
+    expect(renders).toBeLessThan(replayed / 4);
+    await tab.close();
+  });
+
   it("keeps each chart across the clock's ticks: a redraw each second, not a new chart", async () => {
     // The x range moves every second; rebuilding five uPlot charts for it kept the main thread
     // busy for seconds after a load.
