@@ -583,4 +583,19 @@ describe("viewer tickets (VIEWER_SECRET and VIEWER_TOKEN set, 4 s tickets), on a
     // /api/config: once per page load (goto and reload).
     expect(proxy3.requests.filter((r) => r.startsWith("GET /api/config "))).toHaveLength(2);
   });
+
+  it("a 24 h link opened before the token draws its history once the token is given", async () => {
+    const tab = await p.context().newPage(); // sessionStorage is per tab: no token here
+    const answers: number[] = [];
+    tab.on("response", (r) => r.url().includes("/series") && answers.push(r.status()));
+    await tab.goto(`${proxy3.url}/?dashboard=demo&window=1440`);
+    await waitForState(tab, "auth", 15_000);
+    await tab.getByLabel("Viewer token", { exact: true }).fill(VIEWER_TOKEN);
+    await tab.getByLabel("Viewer token", { exact: true }).press("Enter");
+    await waitForState(tab, "live", 15_000);
+    // The simulated minutes so far are in the rollups: the first chart has buckets.
+    await expect.poll(() => tab.locator(".chart.history").first().getAttribute("data-points").then(Number), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(answers.at(-1)).toBe(200);
+    await tab.close();
+  });
 });

@@ -28,6 +28,8 @@ interface Tail {
 export interface HistoryOptions {
   dashboard: Ref<string | null>;
   selected: Ref<MetricDef[]>;
+  /** The metrics the address asks for ([] = all of them), known before the definition is. */
+  metricNames: Ref<string[]>;
   windowMinutes: Ref<number>;
   range: Ref<TimeRange | null>;
   seriesOf: (name: string) => RollingSeries;
@@ -71,13 +73,18 @@ export function useHistory(o: HistoryOptions) {
     controller?.abort();
     controller = null;
     const id = o.dashboard.value;
-    const metrics = o.selected.value.map((m) => m.name);
-    if (!active.value || !id || metrics.length === 0) {
+    // All metrics (what a plain link shows) need no definition to ask for: the fetch goes out
+    // beside the definition's rather than after it. A chosen few wait for it, which drops names
+    // the dashboard no longer has.
+    const all = o.metricNames.value.length === 0;
+    const chosen = o.selected.value.map((m) => m.name);
+    if (!active.value || !id || (!all && chosen.length === 0)) {
       status.value = "idle";
       return;
     }
     const range = o.range.value;
     const now = Date.now();
+    const metrics = all ? [] : chosen;
     const query = range ? { from: range.from, to: range.to, metrics } : { from: now - o.windowMinutes.value * 60_000, to: now, metrics };
     const mine = (controller = new AbortController());
     const timeout = setTimeout(() => mine.abort(), 10_000);
@@ -89,7 +96,7 @@ export function useHistory(o: HistoryOptions) {
       const t = answer.t.map((ms) => ms / 1000);
       const next = new Map<string, Band>();
       tails = new Map();
-      for (const name of metrics) {
+      for (const name of all ? Object.keys(answer.series) : metrics) {
         const c = answer.series[name];
         const band: Band = c ? { t: [...t], min: c.min, max: c.max, avg: c.avg } : { t: [], min: [], max: [], avg: [] };
         next.set(name, band);
@@ -161,7 +168,8 @@ export function useHistory(o: HistoryOptions) {
     if (changed) bump();
   }
 
-  watch([active, o.dashboard, o.windowMinutes, o.range, () => o.selected.value.map((m) => m.name).join(",")], load, { immediate: true });
+  const asked = () => (o.metricNames.value.length === 0 ? "*" : o.selected.value.map((m) => m.name).join(","));
+  watch([active, o.dashboard, o.windowMinutes, o.range, asked], load, { immediate: true });
   watch(o.frame, follow);
   onScopeDispose(() => {
     controller?.abort();
