@@ -34,6 +34,11 @@ export interface Window {
   max: number;
   /** CPU per delivery of each measured process, µs, by name. */
   cpuMicrosPerDelivery: Record<string, number>;
+  /**
+   * CPU per delivery of this process (the viewers parsing their streams, and the publisher), µs:
+   * with the servers' figures, the whole machine's work per event, which 2 cores must share.
+   */
+  generatorMicrosPerDelivery: number;
   /** Longest gap between two events on any one viewer while publishing went on, ms. */
   longestSilenceMs: number;
   /** The slowest events by worst delivery (at most 5), slowest first. */
@@ -55,6 +60,7 @@ export async function measure(base: string, n: number, seconds: number, pids: Re
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const cpu0 = await cpuAll(pids);
+  const self0 = process.cpuUsage();
   const timeline: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
   let last = cpu0;
   const sampler = options.timeline
@@ -70,6 +76,7 @@ export async function measure(base: string, n: number, seconds: number, pids: Re
   await sleep(n >= 5000 ? 3000 : 1500);
   clearInterval(sampler);
   const cpu1 = await cpuAll(pids);
+  const self = process.cpuUsage(self0);
   lag.disable();
 
   const latencies = viewers.flatMap((v) => v.latencies);
@@ -107,6 +114,7 @@ export async function measure(base: string, n: number, seconds: number, pids: Re
     p99: percentile(latencies, 99),
     max: deliveries ? latencies.reduce((a, b) => Math.max(a, b), -Infinity) : NaN, // no spread: 600,000 values in a soak
     cpuMicrosPerDelivery: Object.fromEntries(Object.keys(pids).map((k) => [k, deliveries ? Math.round(((cpu1[k]! - cpu0[k]!) * 1000) / deliveries) : NaN])),
+    generatorMicrosPerDelivery: deliveries ? Math.round((self.user + self.system) / deliveries) : NaN,
     longestSilenceMs,
     slowestEvents,
     generatorLagMs: { p99: +(lag.percentile(99) / 1e6).toFixed(1), max: +(lag.max / 1e6).toFixed(1) },

@@ -82,7 +82,8 @@ export function splitRows(r: SplitResults): string[][] {
         continue;
       }
       const cpu = w.cpuMicrosPerDelivery;
-      const cpuText = "object" in cpu ? Object.entries(cpu).map(([k, v]) => `${k === "worker" ? "Worker" : k} ${v} µs`).join(", ") : `${cpu.server} µs (one process)`;
+      const serverText = "object" in cpu ? Object.entries(cpu).map(([k, v]) => `${k === "worker" ? "Worker" : k} ${v} µs`).join(", ") : `${cpu.server} µs (one process)`;
+      const cpuText = w.generatorMicrosPerDelivery === undefined ? serverText : `${serverText}; viewers ${w.generatorMicrosPerDelivery} µs`;
       rows.push([
         setup,
         w.viewers.toLocaleString("en"),
