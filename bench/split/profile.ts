@@ -1,7 +1,8 @@
-// `node bench/split/profile.ts [events/s] [seconds]`: the split setup (inspector off) with 1,000
-// counting viewers; prints each process's CPU per delivery and, if `perf` is installed, records
-// the object's workerd to /tmp/object.perf (read it with `perf report -i /tmp/object.perf
-// --children --sort symbol`). How the object's share in docs/BENCHMARKS.md was found.
+// `node bench/split/profile.ts [events/s] [seconds] [object|edge]`: the split setup (inspector
+// off) with 1,000 counting viewers; prints each process's CPU per delivery and, if `perf` is
+// installed, records the object's workerd (or the edge Worker's) to /tmp/<which>.perf (read it
+// with `perf report -i /tmp/object.perf --children --sort symbol`). How the object's and the
+// edge's shares in docs/BENCHMARKS.md were found.
 import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
 import { promisify } from "node:util";
@@ -12,6 +13,7 @@ import { SplitStack } from "./stack.ts";
 
 const rate = Number(process.argv[2] ?? 5);
 const seconds = Number(process.argv[3] ?? 15);
+const which = process.argv[4] === "edge" ? "edge" : "object";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stack = await SplitStack.start({ inspector: false });
 try {
@@ -26,7 +28,8 @@ try {
   const load0 = loadavg()[0]!;
   const publisher = startPublisher(`${stack.url}/api/dashboards/${DASHBOARD}/metrics`, INGEST_TOKEN, rate);
   // Asynchronously: the viewers and the publisher share this event loop.
-  const perf = promisify(execFile)("perf", ["record", "-g", "-F", "999", "-o", "/tmp/object.perf", "-p", String(stack.object.workerd), "--", "sleep", String(seconds)]).catch(
+  const target = which === "edge" ? stack.edge.workerd : stack.object.workerd;
+  const perf = promisify(execFile)("perf", ["record", "-g", "-F", "999", "-o", `/tmp/${which}.perf`, "-p", String(target), "--", "sleep", String(seconds)]).catch(
     (err: Error) => console.error(`perf not recorded: ${err.message}`),
   );
   await sleep(seconds * 1000);
