@@ -176,7 +176,7 @@ if (args.split || args.soak !== undefined) {
     const split = await runSplitScenario(quick, log, undefined, args.only);
     console.log(`\n${splitTable(split)}\n`);
     const only = args.only ? ` --only ${args.only}` : "";
-    const file = `bench/results/split${args.only ? `-${args.only.replace(/\W+/g, "-")}` : ""}${quick ? "-quick" : ""}.json`;
+    const file = `bench/results/split${args.only ? `-${args.only.replace(/\W+/g, "-").replace(/^-|-$/g, "")}` : ""}${quick ? "-quick" : ""}.json`;
     await writeFile(file, JSON.stringify({ command: `npm run bench -- --split${only}${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) + "\n");
   }
   process.exit(0);
