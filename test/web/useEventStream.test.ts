@@ -6,13 +6,8 @@ import { Window } from "happy-dom";
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { effectScope, nextTick, ref, watch } from "vue";
 import { EVENT, type Alert, type Gap, type MetricUpdate } from "../../contract/index.ts";
-import {
-  backoffDelay,
-  useEventStream,
-  type EventHandlers,
-  type StreamStatus,
-  type UseEventStreamOptions,
-} from "../../web/src/composables/useEventStream.ts";
+import { useEventStream } from "../../web/src/composables/useEventStream.ts";
+import { backoffDelay, type EventHandlers, type StreamStatus, type UseEventStreamOptions } from "../../web/src/lib/event-stream.ts";
 import { SseServer } from "./sse-server.ts";
 
 type Events = { [EVENT.metric]: MetricUpdate; [EVENT.alert]: Alert; [EVENT.gap]: Gap };
