@@ -1,11 +1,12 @@
 // Relay fan-out (RELAYS_PER_DASHBOARD=3, STREAMS_PER_RELAY=16 in this project): viewers are
 // spread over relay objects, each event is pushed once per relay, and nothing is lost or
 // repeated when a push is lost or either object restarts.
-import { runInDurableObject, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ApiError, DashboardStats } from "../../contract/index.ts";
 import type { RecentWindow } from "../../durable-objects/recent-window.ts";
-import { getJson, openStream, publishMany, sleep, stub } from "../worker/helpers.ts";
+import { RELAY_NAME_HEADER } from "../../durable-objects/rpc.ts";
+import { getJson, openStream, publishMany, sleep, streamOf, stub } from "../worker/helpers.ts";
 import { directViewers, losePushes, openOnRelay, relay, relayState, restart } from "./helpers.ts";
 
 const ids = (events: { id?: string }[]) => events.map((e) => e.id);
@@ -160,5 +161,17 @@ describe("relay fan-out", () => {
       relays = (await getJson<DashboardStats>("/api/dashboards/t30/stats")).body.relays;
     }
     expect(relays).toBe(0);
+  });
+
+  it("takes its name from the Worker's header where the runtime gives none (a relay reached through wrangler's dev registry)", async () => {
+    // An id rebuilt from its string carries no name, as an object in another local session sees it.
+    const nameless = env.RELAY.get(env.RELAY.idFromString(env.RELAY.idFromName("t40:0").toString()));
+    await expect(nameless.fetch("https://relay/stream?history=0")).rejects.toThrow(/relay objects are named <dashboard>:<i>, got undefined/);
+    const stream = await streamOf(await nameless.fetch("https://relay/stream?history=0", { headers: { [RELAY_NAME_HEADER]: "t40:0" } }), "nameless relay t40:0");
+    const published = await publishMany("t40", 3);
+    expect(ids(await stream.waitFor(3))).toEqual(published);
+    const stats = await getJson<DashboardStats>("/api/dashboards/t40/stats");
+    expect(stats.body.relays).toBe(1);
+    await stream.close();
   });
 });
