@@ -1,11 +1,11 @@
 // One dashboard's live state: its definition (useDefinition), the SSE stream (through
-// useEventStream), the rolling series the charts draw, each metric's latest value and level, the
-// alert feed, and a single view state for the header and the banners. The stream opens only once
-// the definition is in, so `?metrics=` is checked against it and the view is built before the
-// history arrives. When the Worker wants viewer tickets, every connection the stream opens
-// itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs and
+// useEventStream), what its events make of the page (useLiveValues: the rolling series, each
+// metric's latest value and level, the alert feed), and a single view state for the header and
+// the banners. The stream opens only once the definition is in, so `?metrics=` is checked against
+// it and the view is built before the history arrives. When the Worker wants viewer tickets,
+// every connection the stream opens itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs and
 // useHealth; check alerts join the metric alerts in the one feed.
-import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+import { computed, getCurrentScope, onScopeDispose, ref, watch, type Ref } from "vue";
 import {
   compareEventIds,
   DEFAULT_LOG_LEVEL,
@@ -24,12 +24,12 @@ import {
   type MetricUpdate,
 } from "../../../contract/index.ts";
 import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
-import { levelOf, onceAFrame, selectMetrics, type Level } from "../lib/metrics.ts";
-import { RollingSeries } from "../lib/series.ts";
+import { selectMetrics } from "../lib/metrics.ts";
 import { useDefinition } from "./useDefinition.ts";
 import type { EventSourceConstructor } from "../lib/event-stream.ts";
 import { useEventStream } from "./useEventStream.ts";
 import { useHealth } from "./useHealth.ts";
+import { MAX_WINDOW_SECONDS, useLiveValues } from "./useLiveValues.ts";
 import { useLogs } from "./useLogs.ts";
 import { useViewerTickets } from "./useViewerTickets.ts";
 
@@ -54,18 +54,6 @@ export type ViewState =
   | "auth"
   | "paused";
 
-/** A metric alert or a check alert (which has `check` instead of `metric`), as the feed shows it. */
-export type AlertItem = (Alert | CheckAlert) & {
-  id: string;
-  /** Received as it happened, not replayed from history. */
-  live: boolean;
-};
-
-/** Longest chart window: what the series keep. */
-export const MAX_WINDOW_SECONDS = 15 * 60;
-const MAX_ALERTS = 200;
-/** Alerts younger than this are news (announced); older ones are history being replayed. */
-const LIVE_ALERT_MS = 30_000;
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
 const DEBUG_MAX_IDS = 10_000;
@@ -97,35 +85,7 @@ export function useDashboard(
   /** The metrics shown and streamed, in definition order; empty until the definition is in. */
   const selected = computed<MetricDef[]>(() => (def.value ? selectMetrics(def.value.metrics, metricNames.value) : []));
 
-  /** Per metric name, created on first use; cleared (not dropped) when a new stream starts. */
-  const series = new Map<string, RollingSeries>();
-  const seriesOf = (name: string) => {
-    let s = series.get(name);
-    if (!s) series.set(name, (s = new RollingSeries(MAX_WINDOW_SECONDS + 30)));
-    return s;
-  };
-  /** Bumped at most once per frame after new samples: what charts watch. */
-  const frame = ref(0);
-  /**
-   * Each metric's latest value. A sample may carry only some metrics (sources report at their
-   * own rates): the others keep the value they had.
-   */
-  const values = shallowRef<Readonly<Record<string, number>>>({});
-  /** Each metric's threshold level by the contract's rule, hysteresis included, from the values seen. */
-  const levels = shallowRef<Readonly<Record<string, Level>>>({});
-  const lastEventTime = ref<number | null>(null);
-  const eventCount = ref(0);
-  /**
-   * What the stream has brought since the last frame; `shown` publishes it. A burst of events (a
-   * reconnect's catch-up, or a backfill of a day's samples replayed to a new viewer) then costs
-   * one render, not one per event: per-event updates of the cards and the charts' live edge kept
-   * a 24 h page's main thread busy for seconds after its first paint.
-   */
-  let work = { values: {} as Record<string, number>, levels: {} as Record<string, Level>, lastEventTime: null as number | null, eventCount: 0 };
-  const alerts = shallowRef<AlertItem[]>([]);
-  /** Latest non-resolved alert per metric. */
-  const activeAlerts = shallowRef<Readonly<Record<string, AlertItem & Alert>>>({});
-  const announcement = ref("");
+  const live = useLiveValues();
   const gap = ref<Gap | null>(null);
   const dashboards = ref<Dashboard[]>([]);
   const unreachable = ref(false);
@@ -175,14 +135,7 @@ export function useDashboard(
   function reset(): void {
     generation++;
     lastKey = null;
-    for (const s of series.values()) s.clear();
-    work = { values: {}, levels: {}, lastEventTime: null, eventCount: 0 };
-    values.value = {};
-    levels.value = {};
-    lastEventTime.value = null;
-    eventCount.value = 0;
-    alerts.value = [];
-    activeAlerts.value = {};
+    live.reset();
     gap.value = null;
     logs.clear();
     health.clearRuns();
@@ -190,7 +143,6 @@ export function useDashboard(
     refused.value = false;
     debug.ids.length = 0;
     debug.duplicates = 0;
-    requestFrame();
   }
   // Sync: the store is empty before the new stream (or a stale one) can deliver anything.
   watch(url, (next) => {
@@ -211,20 +163,6 @@ export function useDashboard(
     }
     lastKey = key;
     return true;
-  }
-
-  const requestFrame = onceAFrame(() => {
-    if (values.value !== work.values) values.value = work.values;
-    if (levels.value !== work.levels) levels.value = work.levels;
-    lastEventTime.value = work.lastEventTime;
-    eventCount.value = work.eventCount;
-    frame.value++;
-  });
-  /** Notes an event's time (the newest seen) and counts it; shown on the next frame. */
-  function counted(ms: number): void {
-    work.lastEventTime = Math.max(work.lastEventTime ?? 0, ms);
-    work.eventCount++;
-    requestFrame();
   }
 
   let diagnoseTimer: ReturnType<typeof setTimeout> | null = null;
@@ -260,54 +198,25 @@ export function useDashboard(
     retry: { maxAttempts: 10, baseMs: 1000, maxMs: 30_000, jitter: 0.5 },
     on: {
       [EVENT.metric]: (sample, message) => {
-        if (!accept(message.lastEventId)) return;
-        const ms = Date.parse(sample.timestamp);
-        const t = ms / 1000;
-        // Copies, so the refs published on the frame change identity (their readers are shallow).
-        const nextValues: Record<string, number> = { ...work.values };
-        const nextLevels: Record<string, Level> = { ...work.levels };
-        // Only the metrics this sample carries get a point; no value is made up for the others.
-        for (const m of def.value?.metrics ?? []) {
-          const value = sample[m.name];
-          if (typeof value !== "number") continue;
-          seriesOf(m.name).push(t, value);
-          nextValues[m.name] = value;
-          nextLevels[m.name] = levelOf(m, value, nextLevels[m.name]);
-        }
-        work.values = nextValues;
-        work.levels = nextLevels;
-        counted(ms);
+        if (accept(message.lastEventId)) live.metric(sample, def.value?.metrics ?? []);
       },
       [EVENT.alert]: (alert, message) => {
-        if (!accept(message.lastEventId)) return;
-        const item: AlertItem = { ...alert, id: message.lastEventId, live: Date.now() - Date.parse(alert.timestamp) < LIVE_ALERT_MS };
-        alerts.value = [item, ...alerts.value].slice(0, MAX_ALERTS);
-        // A check's current trouble is its status (useHealth); a metric's is its latest alert.
-        if ("metric" in alert) {
-          const active = { ...activeAlerts.value };
-          if (alert.level === "resolved") delete active[alert.metric];
-          else active[alert.metric] = { ...alert, id: item.id, live: item.live };
-          activeAlerts.value = active;
-        }
-        if (item.live && alert.level === "critical") announcement.value = `Critical alert: ${alert.message}`;
-        counted(Date.parse(alert.timestamp));
+        if (accept(message.lastEventId)) live.alert(alert, message.lastEventId);
       },
       [EVENT.log]: (line, message) => {
         if (!accept(message.lastEventId)) return;
         logs.push(line, message.lastEventId);
-        work.eventCount++;
-        requestFrame();
+        live.counted();
       },
       [EVENT.logDropped]: (d) => logs.dropped(d),
       [EVENT.health]: (run, message) => {
         if (!accept(message.lastEventId)) return;
         health.push(run);
-        counted(Date.parse(run.timestamp));
+        live.counted(Date.parse(run.timestamp));
       },
       [EVENT.gap]: (g) => {
         gap.value = g;
-        for (const s of series.values()) s.break();
-        requestFrame();
+        live.breakSeries();
       },
     },
     onOpen: () => {
@@ -340,7 +249,7 @@ export function useDashboard(
     if (defStatus === "unreachable") return "unreachable";
     if (defStatus === "loading" || defStatus === "not-found") return "connecting";
     const status = stream.status.value;
-    if (status === "open") return eventCount.value > 0 ? "live" : "waiting";
+    if (status === "open") return live.eventCount.value > 0 ? "live" : "waiting";
     if (unreachable.value) return "unreachable";
     if (refused.value) return "refused";
     if (status === "connecting") return stream.reconnecting.value ? "reconnecting" : "connecting";
@@ -365,15 +274,15 @@ export function useDashboard(
     state,
     def,
     selected,
-    seriesOf,
-    frame,
-    values,
-    levels,
-    lastEventTime,
-    eventCount,
-    alerts,
-    activeAlerts,
-    announcement,
+    seriesOf: live.seriesOf,
+    frame: live.frame,
+    values: live.values,
+    levels: live.levels,
+    lastEventTime: live.lastEventTime,
+    eventCount: live.eventCount,
+    alerts: live.alerts,
+    activeAlerts: live.activeAlerts,
+    announcement: live.announcement,
     gap,
     dashboards,
     historySeconds,

@@ -1,0 +1,128 @@
+// What the stream's events make of the page: the rolling series the charts draw, each metric's
+// latest value and threshold level, the time of the newest event and the count, and the alert
+// feed. useDashboard feeds it the events it accepted; the charts and cards read it.
+//
+// Values, levels, the last event's time and the count are published once a frame. A burst of
+// events (a reconnect's catch-up, or a day's backfill replayed to a new viewer) then costs one
+// render, not one per event: per-event updates of the cards and the long charts' live edge kept a
+// 24 h page's main thread busy for seconds after its first paint.
+import { ref, shallowRef } from "vue";
+import type { Alert, CheckAlert, MetricDef, MetricUpdate } from "../../../contract/index.ts";
+import { levelOf, onceAFrame, type Level } from "../lib/metrics.ts";
+import { RollingSeries } from "../lib/series.ts";
+
+/** A metric alert or a check alert (which has `check` instead of `metric`), as the feed shows it. */
+export type AlertItem = (Alert | CheckAlert) & {
+  id: string;
+  /** Received as it happened, not replayed from history. */
+  live: boolean;
+};
+
+/** Longest chart window: what the series keep. */
+export const MAX_WINDOW_SECONDS = 15 * 60;
+const MAX_ALERTS = 200;
+/** Alerts younger than this are news (announced); older ones are history being replayed. */
+const LIVE_ALERT_MS = 30_000;
+
+interface Work {
+  values: Record<string, number>;
+  levels: Record<string, Level>;
+  lastEventTime: number | null;
+  eventCount: number;
+}
+const empty = (): Work => ({ values: {}, levels: {}, lastEventTime: null, eventCount: 0 });
+
+export function useLiveValues() {
+  /** Per metric name, created on first use; cleared (not dropped) when a new stream starts. */
+  const series = new Map<string, RollingSeries>();
+  const seriesOf = (name: string) => {
+    let s = series.get(name);
+    if (!s) series.set(name, (s = new RollingSeries(MAX_WINDOW_SECONDS + 30)));
+    return s;
+  };
+  /** Bumped at most once per frame after new samples: what charts watch. */
+  const frame = ref(0);
+  /**
+   * Each metric's latest value. A sample may carry only some metrics (sources report at their
+   * own rates): the others keep the value they had.
+   */
+  const values = shallowRef<Readonly<Record<string, number>>>({});
+  /** Each metric's threshold level by the contract's rule, hysteresis included, from the values seen. */
+  const levels = shallowRef<Readonly<Record<string, Level>>>({});
+  const lastEventTime = ref<number | null>(null);
+  const eventCount = ref(0);
+  const alerts = shallowRef<AlertItem[]>([]);
+  /** Latest non-resolved alert per metric. */
+  const activeAlerts = shallowRef<Readonly<Record<string, AlertItem & Alert>>>({});
+  const announcement = ref("");
+  /** What the events brought since the last frame; published by `show`. */
+  let work = empty();
+
+  const show = onceAFrame(() => {
+    if (values.value !== work.values) values.value = work.values;
+    if (levels.value !== work.levels) levels.value = work.levels;
+    lastEventTime.value = work.lastEventTime;
+    eventCount.value = work.eventCount;
+    frame.value++;
+  });
+
+  /** Counts an event, and notes its time if it has one (the newest seen); shown on the next frame. */
+  function counted(ms?: number): void {
+    if (ms !== undefined) work.lastEventTime = Math.max(work.lastEventTime ?? 0, ms);
+    work.eventCount++;
+    show();
+  }
+
+  /** A sample: a point and a value for each defined metric it carries; no value is made up for the others. */
+  function metric(sample: MetricUpdate, defs: readonly MetricDef[]): void {
+    const ms = Date.parse(sample.timestamp);
+    // Copies, so the refs published on the frame change identity (their readers are shallow).
+    const nextValues = { ...work.values };
+    const nextLevels = { ...work.levels };
+    for (const m of defs) {
+      const value = sample[m.name];
+      if (typeof value !== "number") continue;
+      seriesOf(m.name).push(ms / 1000, value);
+      nextValues[m.name] = value;
+      nextLevels[m.name] = levelOf(m, value, nextLevels[m.name]);
+    }
+    work.values = nextValues;
+    work.levels = nextLevels;
+    counted(ms);
+  }
+
+  function alert(a: Alert | CheckAlert, id: string): void {
+    const item: AlertItem = { ...a, id, live: Date.now() - Date.parse(a.timestamp) < LIVE_ALERT_MS };
+    alerts.value = [item, ...alerts.value].slice(0, MAX_ALERTS);
+    // A check's current trouble is its status (useHealth); a metric's is its latest alert.
+    if ("metric" in a) {
+      const active = { ...activeAlerts.value };
+      if (a.level === "resolved") delete active[a.metric];
+      else active[a.metric] = { ...a, id, live: item.live };
+      activeAlerts.value = active;
+    }
+    if (item.live && a.level === "critical") announcement.value = `Critical alert: ${a.message}`;
+    counted(Date.parse(a.timestamp));
+  }
+
+  /** A gap in what the server kept: every line breaks there. */
+  function breakSeries(): void {
+    for (const s of series.values()) s.break();
+    show();
+  }
+
+  /** Empty, for a new stream. */
+  function reset(): void {
+    for (const s of series.values()) s.clear();
+    work = empty();
+    values.value = {};
+    levels.value = {};
+    lastEventTime.value = null;
+    eventCount.value = 0;
+    alerts.value = [];
+    activeAlerts.value = {};
+    show();
+  }
+
+  return { seriesOf, frame, values, levels, lastEventTime, eventCount, alerts, activeAlerts, announcement, metric, alert, counted, breakSeries, reset };
+}
