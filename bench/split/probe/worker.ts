@@ -1,9 +1,10 @@
-// The probe (bench/split/primitives.ts): one object holding N viewers either as a ReadableStream
-// each, written as the product's StreamClient writes (one synchronous enqueue of shared bytes,
-// the runtime's pull parked), or as a WebSocket each (one send), and an edge Worker that turns
+// The probe (bench/split/primitives.ts): one object holding N viewers either as the product's
+// own StreamClient each (a ReadableStream: one synchronous enqueue of shared bytes, the runtime's
+// pull parked), or as a WebSocket each (one send), and an edge Worker that turns
 // either into the viewer's SSE response. GET /stream and /ws open a viewer; POST /broadcast
 // writes one frame to every viewer; GET /ready answers "probe".
 import { DurableObject } from "cloudflare:workers";
+import { StreamClient } from "../../../durable-objects/stream-client.ts";
 
 interface Env {
   PROBE: DurableObjectNamespace<ProbeObject>;
@@ -12,32 +13,18 @@ interface Env {
 const enc = new TextEncoder();
 const SSE = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" };
 
-interface Viewer {
-  controller: ReadableStreamDefaultController<Uint8Array>;
-}
-
 export class ProbeObject extends DurableObject<Env> {
-  private streams = new Set<Viewer>();
+  private streams = new Set<StreamClient>();
   private sockets = new Set<WebSocket>();
   private id = 0;
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (path === "/stream") {
-      const viewer = {} as Viewer;
-      const stream = new ReadableStream<Uint8Array>(
-        {
-          start: (controller) => {
-            viewer.controller = controller;
-            controller.enqueue(enc.encode(": open\n\n"));
-          },
-          pull: () => new Promise<void>(() => {}), // parked: a delivery is one enqueue, no pull call
-          cancel: () => void this.streams.delete(viewer),
-        },
-        { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-      );
-      this.streams.add(viewer);
-      return new Response(stream, { headers: SSE });
+      const client = new StreamClient(null, enc.encode(": open\n\n"), 60_000, (c) => void this.streams.delete(c));
+      client.live = true;
+      this.streams.add(client);
+      return new Response(client.stream, { headers: SSE });
     }
     if (path === "/ws") {
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -48,7 +35,7 @@ export class ProbeObject extends DurableObject<Env> {
     }
     if (path === "/broadcast") {
       const frame = enc.encode(`id: ${++this.id}\nevent: metric-update\ndata: {"t":${Date.now()}}\n\n`);
-      for (const v of this.streams) if ((v.controller.desiredSize ?? 0) > 0) v.controller.enqueue(frame);
+      for (const c of this.streams) c.write(frame, true);
       for (const s of this.sockets) s.send(frame);
       return new Response(String(this.streams.size + this.sockets.size));
     }
