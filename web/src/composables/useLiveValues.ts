@@ -27,10 +27,12 @@ const LIVE_ALERT_MS = 30_000;
 interface Work {
   values: Record<string, number>;
   levels: Record<string, Level>;
+  /** Whether a sample changed them since they were last shown. */
+  sampled: boolean;
   lastEventTime: number | null;
   eventCount: number;
 }
-const empty = (): Work => ({ values: {}, levels: {}, lastEventTime: null, eventCount: 0 });
+const empty = (): Work => ({ values: {}, levels: {}, sampled: false, lastEventTime: null, eventCount: 0 });
 
 export function useLiveValues() {
   /** Per metric name, created on first use; cleared (not dropped) when a new stream starts. */
@@ -59,8 +61,12 @@ export function useLiveValues() {
   let work = empty();
 
   const show = onceAFrame(() => {
-    if (values.value !== work.values) values.value = work.values;
-    if (levels.value !== work.levels) levels.value = work.levels;
+    if (work.sampled) {
+      // Copies, once a frame: the refs are shallow, so their readers see a new object.
+      values.value = { ...work.values };
+      levels.value = { ...work.levels };
+      work.sampled = false;
+    }
     lastEventTime.value = work.lastEventTime;
     eventCount.value = work.eventCount;
     frame.value++;
@@ -76,18 +82,14 @@ export function useLiveValues() {
   /** A sample: a point and a value for each defined metric it carries; no value is made up for the others. */
   function metric(sample: MetricUpdate, defs: readonly MetricDef[]): void {
     const ms = Date.parse(sample.timestamp);
-    // Copies, so the refs published on the frame change identity (their readers are shallow).
-    const nextValues = { ...work.values };
-    const nextLevels = { ...work.levels };
     for (const m of defs) {
       const value = sample[m.name];
       if (typeof value !== "number") continue;
       seriesOf(m.name).push(ms / 1000, value);
-      nextValues[m.name] = value;
-      nextLevels[m.name] = levelOf(m, value, nextLevels[m.name]);
+      work.values[m.name] = value;
+      work.levels[m.name] = levelOf(m, value, work.levels[m.name]);
+      work.sampled = true;
     }
-    work.values = nextValues;
-    work.levels = nextLevels;
     counted(ms);
   }
 
