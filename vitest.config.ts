@@ -1,7 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-import { checkTestDashboards, CUSTOM_TEST_DASHBOARDS, INGEST_TEST_DASHBOARDS, ROLLUP_TEST_DASHBOARDS, SHIPPED_DASHBOARDS } from "./test/setup/dashboards.ts";
+import {
+  checkTestDashboards,
+  CUSTOM_TEST_DASHBOARDS,
+  INGEST_TEST_DASHBOARDS,
+  ROLLUP_TEST_DASHBOARDS,
+  SHIPPED_DASHBOARDS,
+} from "./test/setup/dashboards.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
@@ -19,7 +25,19 @@ const testBindings = {
   ],
 };
 const workerTests = "test/worker/**/*.test.ts";
-const UPSTASH_SUITES = ["stream-basics", "wire-format", "fanout", "resume", "api", "retention", "slow-consumer", "logs", "rollups", "ingest", "otlp-ingest"];
+const UPSTASH_SUITES = [
+  "stream-basics",
+  "wire-format",
+  "fanout",
+  "resume",
+  "api",
+  "retention",
+  "slow-consumer",
+  "logs",
+  "rollups",
+  "ingest",
+  "otlp-ingest",
+];
 /** The bindings plus dashboards whose health checks hit this project's check test server. */
 const withChecks = (inject: (key: "checkServerUrl" | "checkRefusedUrl") => string) => ({
   ...testBindings,
@@ -85,7 +103,9 @@ export default defineConfig({
         test: {
           name: "workers-relay",
           include: [
-            ...["stream-basics", "wire-format", "fanout", "resume", "api", "retention", "slow-consumer"].map((t) => `test/worker/${t}.test.ts`),
+            ...["stream-basics", "wire-format", "fanout", "resume", "api", "retention", "slow-consumer"].map(
+              (t) => `test/worker/${t}.test.ts`,
+            ),
             "test/worker-relay/**/*.test.ts",
           ],
           testTimeout: 20_000,

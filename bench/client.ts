@@ -15,7 +15,12 @@ import { buildWeb, launchBrowser, startPages, startWorker, tempDir } from "../te
 const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
 const TOKEN = "bench-client-ingest-token-0123456789";
 const METRICS = ["a", "b", "c", "d", "e"];
-const BENCH = { id: "bench", name: "Bench", simulate: false, metrics: METRICS.map((name) => ({ name, label: name.toUpperCase(), decimals: 1, min: 0, max: 100, warning: 70, critical: 90 })) };
+const BENCH = {
+  id: "bench",
+  name: "Bench",
+  simulate: false,
+  metrics: METRICS.map((name) => ({ name, label: name.toUpperCase(), decimals: 1, min: 0, max: 100, warning: 70, critical: 90 })),
+};
 const DAY_MS = 86_400_000;
 const LOADS = 5;
 const BUSY_SECONDS = args.quick ? 20 : 60;
@@ -156,7 +161,15 @@ try {
 }
 
 const cpu = cpus();
-const machine = { cpu: `${cpu.length} × ${cpu[0]?.model ?? "?"}`, memory: `${Math.round(totalmem() / 2 ** 30)} GiB`, node: process.version, date: new Date().toISOString(), loadAverage: loadavg().map((l) => l.toFixed(1)).join(", ") };
+const machine = {
+  cpu: `${cpu.length} × ${cpu[0]?.model ?? "?"}`,
+  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+  node: process.version,
+  date: new Date().toISOString(),
+  loadAverage: loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", "),
+};
 const loads = results.loads as { totalMs: number; seriesDoneMs: number }[];
 const warm = loads.slice(1).map((l) => l.totalMs);
 const heapMB = results.heapMB as number[];
@@ -175,7 +188,10 @@ const table = [
 console.log(table);
 
 await mkdir("bench/results", { recursive: true });
-await writeFile("bench/results/client.json", JSON.stringify({ command: `npm run bench:client${args.quick ? " -- --quick" : ""}`, machine, results }, null, 2) + "\n");
+await writeFile(
+  "bench/results/client.json",
+  JSON.stringify({ command: `npm run bench:client${args.quick ? " -- --quick" : ""}`, machine, results }, null, 2) + "\n",
+);
 const section = [
   "<!-- client -->",
   `\`npm run bench:client${args.quick ? " -- --quick" : ""}\` on ${machine.cpu}, ${machine.memory}, Node ${machine.node}, headless Chromium (Debian's), ${machine.date}, load average ${machine.loadAverage} at the end.`,

@@ -16,13 +16,19 @@ import { decodeOtlpMetrics } from "../worker/protocols/otlp.ts";
 import { ExportMetricsServiceRequestSchema } from "../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import { mapPoints } from "../worker/series-mapping.ts";
 
-const { values: args } = parseArgs({ options: { seconds: { type: "string", default: "10" }, concurrency: { type: "string", default: "2" } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: "string", default: "10" }, concurrency: { type: "string", default: "2" } },
+});
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
 const TOKEN = "bench-ingest-token-0123456789";
 const BATCH = 5000;
 const SERIES = 32; // one metric per series; 5,000 points = ~157 samples of 32 values
-const metrics = Array.from({ length: SERIES }, (_, k) => ({ name: `m${k}`, decimals: 2, source: { name: "bench_value", attributes: { series: `s${k}` } } }));
+const metrics = Array.from({ length: SERIES }, (_, k) => ({
+  name: `m${k}`,
+  decimals: 2,
+  source: { name: "bench_value", attributes: { series: `s${k}` } },
+}));
 const DASHBOARD = { id: "ingest-bench", name: "Ingest bench", simulate: false, metrics };
 
 let clock = Date.now() - 30 * 60_000; // 30 minutes back, moving 1 ms per sample: always within retention
@@ -38,15 +44,27 @@ function otlpBatch(): Uint8Array {
   const dataPoints = [];
   for (let i = 0; i < BATCH; i++) {
     if (i % SERIES === 0) clock++;
-    dataPoints.push({ timeUnixNano: BigInt(clock) * 1_000_000n, value: { case: "asDouble" as const, value: (i % 1000) / 10 }, attributes: [{ key: "series", value: { value: { case: "stringValue" as const, value: `s${i % SERIES}` } } }] });
+    dataPoints.push({
+      timeUnixNano: BigInt(clock) * 1_000_000n,
+      value: { case: "asDouble" as const, value: (i % 1000) / 10 },
+      attributes: [{ key: "series", value: { value: { case: "stringValue" as const, value: `s${i % SERIES}` } } }],
+    });
   }
   const metric = { name: "bench_value", data: { case: "gauge" as const, value: { dataPoints } } };
-  return toBinary(ExportMetricsServiceRequestSchema, create(ExportMetricsServiceRequestSchema, { resourceMetrics: [{ scopeMetrics: [{ metrics: [metric] }] }] }));
+  return toBinary(
+    ExportMetricsServiceRequestSchema,
+    create(ExportMetricsServiceRequestSchema, { resourceMetrics: [{ scopeMetrics: [{ metrics: [metric] }] }] }),
+  );
 }
 
 /** Parse (+ decode) and map CPU per point, in µs, best of 20 runs. */
 function parseCost(): { line: number; otlp: number } {
-  const def = { ...DASHBOARD, seed: false, checks: [], metrics: metrics.map((m) => ({ ...m, label: m.name, unit: "", direction: "above" as const })) } as DashboardDef;
+  const def = {
+    ...DASHBOARD,
+    seed: false,
+    checks: [],
+    metrics: metrics.map((m) => ({ ...m, label: m.name, unit: "", direction: "above" as const })),
+  } as DashboardDef;
   const opts = () => ({ now: Date.now(), retentionSeconds: 3600 });
   const best = (f: () => void) => {
     let min = Infinity;
@@ -66,22 +84,27 @@ function parseCost(): { line: number; otlp: number } {
 }
 
 async function push(base: string, kind: "line" | "otlp"): Promise<{ pointsPerSecond: number; requests: number; failures: number }> {
-  let points = 0, requests = 0, failures = 0;
+  let points = 0,
+    requests = 0,
+    failures = 0;
   const until = Date.now() + SECONDS * 1000;
   const started = Date.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < until) {
-      const [url, body, type, ok] = kind === "line"
-        ? [`${base}/api/v2/write?bucket=${DASHBOARD.id}&precision=ms`, lineBatch(), "text/plain", 204]
-        : [`${base}/api/dashboards/${DASHBOARD.id}/otlp/v1/metrics`, otlpBatch(), "application/x-protobuf", 200];
-      const auth = kind === "line" ? `Token ${TOKEN}` : `Bearer ${TOKEN}`;
-      const r = await fetch(url, { method: "POST", headers: { Authorization: auth, "Content-Type": type }, body: body as BodyInit });
-      await r.arrayBuffer();
-      requests++;
-      if (r.status === ok) points += BATCH;
-      else if (failures++ === 0) console.error(`${kind}: ${r.status}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < until) {
+        const [url, body, type, ok] =
+          kind === "line"
+            ? [`${base}/api/v2/write?bucket=${DASHBOARD.id}&precision=ms`, lineBatch(), "text/plain", 204]
+            : [`${base}/api/dashboards/${DASHBOARD.id}/otlp/v1/metrics`, otlpBatch(), "application/x-protobuf", 200];
+        const auth = kind === "line" ? `Token ${TOKEN}` : `Bearer ${TOKEN}`;
+        const r = await fetch(url, { method: "POST", headers: { Authorization: auth, "Content-Type": type }, body: body as BodyInit });
+        await r.arrayBuffer();
+        requests++;
+        if (r.status === ok) points += BATCH;
+        else if (failures++ === 0) console.error(`${kind}: ${r.status}`);
+      }
+    }),
+  );
   return { pointsPerSecond: Math.round(points / ((Date.now() - started) / 1000)), requests, failures };
 }
 
@@ -89,15 +112,41 @@ async function main() {
   const port = await freePort();
   const persist = await mkdtemp(join(tmpdir(), "rtd-ingest-bench-"));
   const base = `http://127.0.0.1:${port}`;
-  const vars = { INGEST_TOKEN: TOKEN, DASHBOARDS: JSON.stringify([DASHBOARD]), INGEST_POINTS_PER_SECOND: "10000000", INGEST_POINTS_BURST: "10000000" };
-  const wrangler = spawn("npx", ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist, ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-    detached: true,
-    stdio: "ignore",
-  });
+  const vars = {
+    INGEST_TOKEN: TOKEN,
+    DASHBOARDS: JSON.stringify([DASHBOARD]),
+    INGEST_POINTS_PER_SECOND: "10000000",
+    INGEST_POINTS_BURST: "10000000",
+  };
+  const wrangler = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      persist,
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      detached: true,
+      stdio: "ignore",
+    },
+  );
   try {
     const deadline = Date.now() + 60_000;
-    while (!(await fetch(`${base}/api/health`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${base}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline) throw new Error("wrangler dev did not start");
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -105,12 +154,20 @@ async function main() {
     const cost = parseCost();
     const line = await push(base, "line");
     const otlp = await push(base, "otlp");
-    const load = loadavg().map((l) => l.toFixed(2)).join(", ");
-    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, load average ${load}; ${SECONDS} s per run, ${CONCURRENCY} requests in flight, ${BATCH} points per request`);
+    const load = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ");
+    console.log(
+      `machine: ${cpus().length} × ${cpus()[0]?.model}, load average ${load}; ${SECONDS} s per run, ${CONCURRENCY} requests in flight, ${BATCH} points per request`,
+    );
     console.log("| path | points/s into one object | requests | failed | parse + map CPU per point |");
     console.log("|---|---:|---:|---:|---:|");
-    console.log(`| line protocol, 5,000 lines | ${line.pointsPerSecond.toLocaleString("en")} | ${line.requests} | ${line.failures} | ${cost.line.toFixed(2)} µs |`);
-    console.log(`| OTLP protobuf, 5,000 points | ${otlp.pointsPerSecond.toLocaleString("en")} | ${otlp.requests} | ${otlp.failures} | ${cost.otlp.toFixed(2)} µs |`);
+    console.log(
+      `| line protocol, 5,000 lines | ${line.pointsPerSecond.toLocaleString("en")} | ${line.requests} | ${line.failures} | ${cost.line.toFixed(2)} µs |`,
+    );
+    console.log(
+      `| OTLP protobuf, 5,000 points | ${otlp.pointsPerSecond.toLocaleString("en")} | ${otlp.requests} | ${otlp.failures} | ${cost.otlp.toFixed(2)} µs |`,
+    );
   } finally {
     process.kill(-wrangler.pid!, "SIGTERM");
     await new Promise((r) => setTimeout(r, 300));

@@ -78,10 +78,12 @@ export class Viewer {
           // Note the arrival time now and parse later: with a thousand sockets ready at once,
           // parsing inline would add every earlier socket's parsing to a later socket's latency.
           res.setEncoding("utf8");
-          res.on("data", (chunk: string) => deferParse(Date.now(), (arrivedAt) => {
-            this.arrivedAt = arrivedAt;
-            parser.feed(chunk);
-          }));
+          res.on("data", (chunk: string) =>
+            deferParse(Date.now(), (arrivedAt) => {
+              this.arrivedAt = arrivedAt;
+              parser.feed(chunk);
+            }),
+          );
         } else {
           res.on("data", (chunk: Buffer) => {
             // Count frame ends ("\n\n") of events, not of comments or the retry line.

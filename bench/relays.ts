@@ -54,7 +54,13 @@ export interface RelayResults {
   sustainable: RelayLatency;
   /** At 1 event/s. */
   latency: RelayLatency;
-  throughput: { offeredEventsPerSecond: number; published: number; deliveriesPerSecond: number; delivered: string; serverCpuMicrosPerDelivery: number | null };
+  throughput: {
+    offeredEventsPerSecond: number;
+    published: number;
+    deliveriesPerSecond: number;
+    delivered: string;
+    serverCpuMicrosPerDelivery: number | null;
+  };
   reconnectStorm: {
     streams: number;
     checkedStreams: number;
@@ -76,7 +82,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits until the Worker's workerd is nearly idle (a backlog from the last phase has drained). */
 async function settle(pid: number, log: (message: string) => void): Promise<void> {
   const deadline = Date.now() + 120_000;
-  for (let before = await cpuMs(pid); Date.now() < deadline; ) {
+  for (let before = await cpuMs(pid); Date.now() < deadline;) {
     await sleep(2000);
     const now = await cpuMs(pid);
     if (now - before < 300) return; // under 15 % of a core
@@ -96,7 +102,13 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number,
 export async function runRelayScenario(p: RelayParameters, log: (message: string) => void): Promise<RelayResults> {
   const sinkViewers = p.viewers - p.socketViewers;
   // The production heartbeat (15 s): with 20,000 streams on one local thread, every heartbeat is 20,000 writes.
-  const stack = await Stack.start({ heartbeatSeconds: 15, relays: p.relays, streamsPerRelay: p.streamsPerRelay, sink: sinkViewers > 0, bridgeProcess: true });
+  const stack = await Stack.start({
+    heartbeatSeconds: 15,
+    relays: p.relays,
+    streamsPerRelay: p.streamsPerRelay,
+    sink: sinkViewers > 0,
+    bridgeProcess: true,
+  });
   let sockets: Viewer[] = [];
   let sink: Sink | null = null;
   try {
@@ -145,10 +157,10 @@ export async function runRelayScenario(p: RelayParameters, log: (message: string
       // Everything published must arrive; a backlog drains (for up to two minutes).
       const expected = publisher.ids.length * p.viewers;
       let lastAt = Date.now();
-      for (let last = counted(), quiet = 0; counted() - c0 < expected && quiet < 5 && Date.now() - started < (seconds + 120) * 1000; ) {
+      for (let last = counted(), quiet = 0; counted() - c0 < expected && quiet < 5 && Date.now() - started < (seconds + 120) * 1000;) {
         await sleep(1000);
         if (counted() === last) quiet++;
-        else (quiet = 0), (last = counted()), (lastAt = Date.now());
+        else ((quiet = 0), (last = counted()), (lastAt = Date.now()));
       }
       const cpu1 = await cpuMs(workerPid);
       const latencies = sockets.flatMap((v) => v.latencies);
@@ -167,7 +179,9 @@ export async function runRelayScenario(p: RelayParameters, log: (message: string
         deliveriesPerSecond: Math.round(deliveries / ((Math.max(lastAt, started + seconds * 1000) - started) / 1000)),
         serverCpuMicrosPerDelivery: deliveries ? Math.round(((cpu1 - cpu0) * 1000) / deliveries) : null,
       };
-      log(`relays: p50 ${result.p50} ms, p99 ${result.p99} ms, ${deliveries}/${expected} delivered, ${result.deliveriesPerSecond}/s, ${result.serverCpuMicrosPerDelivery} µs CPU each`);
+      log(
+        `relays: p50 ${result.p50} ms, p99 ${result.p99} ms, ${deliveries}/${expected} delivered, ${result.deliveriesPerSecond}/s, ${result.serverCpuMicrosPerDelivery} µs CPU each`,
+      );
       await sleep(2000);
       return result;
     };
@@ -190,7 +204,7 @@ export async function runRelayScenario(p: RelayParameters, log: (message: string
     await flood.stop();
     // Let the queues drain, but stop counting once nothing more arrives (or after a minute).
     const drainUntil = Date.now() + 60_000;
-    for (let last = -1; counted() !== last && Date.now() < drainUntil; ) {
+    for (let last = -1; counted() !== last && Date.now() < drainUntil;) {
       last = counted();
       await sleep(500);
     }
@@ -231,11 +245,21 @@ export async function runRelayScenario(p: RelayParameters, log: (message: string
     // The in-process viewers come back at the rate the socket viewers do (their `retry:` spreads
     // them over about 2 s): about as many a second as there are viewers, over two seconds.
     const reopened = sinkViewers > 0 ? await stack.sink(sinkViewers, "history=0", Math.ceil(p.viewers / 2)) : null;
-    const resumed = await Promise.race([Promise.all(sockets.map((v) => v.whenOpen())).then(() => true), sleep(STORM_LIMIT_MS).then(() => false)]);
+    const resumed = await Promise.race([
+      Promise.all(sockets.map((v) => v.whenOpen())).then(() => true),
+      sleep(STORM_LIMIT_MS).then(() => false),
+    ]);
     const socketsAt = Date.now();
-    if (reopened) await until(() => reopened.open + reopened.errors >= sinkViewers || Date.now() - readyAt > STORM_LIMIT_MS, STORM_LIMIT_MS + 5000, "the in-process viewers after the restart");
+    if (reopened)
+      await until(
+        () => reopened.open + reopened.errors >= sinkViewers || Date.now() - readyAt > STORM_LIMIT_MS,
+        STORM_LIMIT_MS + 5000,
+        "the in-process viewers after the restart",
+      );
     const allAt = Date.now();
-    log(`relays: storm: ${sockets.filter((v) => v.open).length} socket viewers open after ${socketsAt - readyAt} ms, ${reopened?.open ?? 0} in workerd after ${allAt - readyAt} ms`);
+    log(
+      `relays: storm: ${sockets.filter((v) => v.open).length} socket viewers open after ${socketsAt - readyAt} ms, ${reopened?.open ?? 0} in workerd after ${allAt - readyAt} ms`,
+    );
     if (!resumed) log(`relays: not every socket viewer resumed within ${STORM_LIMIT_MS / 1000} s`);
     sink = reopened;
     await sleep(Math.max(4000, 2000 / p.sustainableRate));
@@ -287,13 +311,57 @@ export function relayRows(r: RelayResults): [string, string, string, string][] {
   const n = r.parameters.viewers.toLocaleString("en");
   const k = r.parameters.relays;
   return [
-    [`viewers placed on ${k} relays`, `${n}`, `${r.placement.connectedClients.toLocaleString("en")} on ${r.placement.relays} relays (${r.parameters.socketViewers.toLocaleString("en")} sockets + the rest in workerd)`, r.placement.connectedClients === r.parameters.viewers ? "met" : "**not met**"],
-    [`latency, ${n} viewers, ${r.sustainable.eventsPerSecond} event/s (one fan-out round on the one local thread)`, "(reported)", `p50 ${r.sustainable.p50} ms, p99 ${r.sustainable.p99} ms, max ${r.sustainable.max} ms; ${r.sustainable.deliveries.toLocaleString("en")}/${r.sustainable.expected.toLocaleString("en")} delivered; ${r.sustainable.serverCpuMicrosPerDelivery} µs CPU each`, "—"],
-    [`latency, ${n} viewers, 1 event/s (${r.latency.timedStreams.toLocaleString("en")} timed)`, "(reported)", `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`, "—"],
-    [`deliveries, ${n} viewers, 1 event/s`, "all", `${r.latency.deliveries.toLocaleString("en")}/${r.latency.expected.toLocaleString("en")} (${r.latency.deliveriesPerSecond.toLocaleString("en")}/s; workerd ${r.latency.serverCpuMicrosPerDelivery} µs CPU each)`, r.latency.deliveries >= r.latency.expected ? "met" : "**not met**"],
-    [`deliveries per second, ${r.throughput.offeredEventsPerSecond} events/s offered`, "(reported)", `${r.throughput.deliveriesPerSecond.toLocaleString("en")} (${r.throughput.delivered}; ${r.throughput.serverCpuMicrosPerDelivery} µs CPU each)`, "—"],
-    ["memory per idle stream on a relay: isolate heap", "≤ 8 KB", kb(r.idleMemory.isolateHeapBytesPerStream), (r.idleMemory.isolateHeapBytesPerStream ?? Infinity) <= 8192 ? "met" : "**not met**"],
-    ["memory per idle stream on a relay: workerd RSS", "(reported)", `${kb(r.idleMemory.workerdRssBytesPerStream)} (workerd ${(r.idleMemory.workerdRssTotalBytes / 2 ** 30).toFixed(2)} GiB with all ${n})`, "—"],
-    [`reconnect storm, ${n} viewers: missing / duplicate events`, "0 / 0", `${r.reconnectStorm.missing} / ${r.reconnectStorm.duplicates} over ${r.reconnectStorm.socketViewersOpen.toLocaleString("en")} of ${r.reconnectStorm.checkedStreams.toLocaleString("en")} checked viewers (publishing ${r.parameters.sustainableRate} event/s); sockets resumed ${r.reconnectStorm.socketViewersResumedMsAfterRestart} ms, all ${n} ${r.reconnectStorm.allConnectedMsAfterRestart} ms after restart`, r.reconnectStorm.missing === 0 && r.reconnectStorm.duplicates === 0 && r.reconnectStorm.socketViewersOpen === r.reconnectStorm.checkedStreams ? "met" : "**not met**"],
+    [
+      `viewers placed on ${k} relays`,
+      `${n}`,
+      `${r.placement.connectedClients.toLocaleString("en")} on ${r.placement.relays} relays (${r.parameters.socketViewers.toLocaleString("en")} sockets + the rest in workerd)`,
+      r.placement.connectedClients === r.parameters.viewers ? "met" : "**not met**",
+    ],
+    [
+      `latency, ${n} viewers, ${r.sustainable.eventsPerSecond} event/s (one fan-out round on the one local thread)`,
+      "(reported)",
+      `p50 ${r.sustainable.p50} ms, p99 ${r.sustainable.p99} ms, max ${r.sustainable.max} ms; ${r.sustainable.deliveries.toLocaleString("en")}/${r.sustainable.expected.toLocaleString("en")} delivered; ${r.sustainable.serverCpuMicrosPerDelivery} µs CPU each`,
+      "—",
+    ],
+    [
+      `latency, ${n} viewers, 1 event/s (${r.latency.timedStreams.toLocaleString("en")} timed)`,
+      "(reported)",
+      `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`,
+      "—",
+    ],
+    [
+      `deliveries, ${n} viewers, 1 event/s`,
+      "all",
+      `${r.latency.deliveries.toLocaleString("en")}/${r.latency.expected.toLocaleString("en")} (${r.latency.deliveriesPerSecond.toLocaleString("en")}/s; workerd ${r.latency.serverCpuMicrosPerDelivery} µs CPU each)`,
+      r.latency.deliveries >= r.latency.expected ? "met" : "**not met**",
+    ],
+    [
+      `deliveries per second, ${r.throughput.offeredEventsPerSecond} events/s offered`,
+      "(reported)",
+      `${r.throughput.deliveriesPerSecond.toLocaleString("en")} (${r.throughput.delivered}; ${r.throughput.serverCpuMicrosPerDelivery} µs CPU each)`,
+      "—",
+    ],
+    [
+      "memory per idle stream on a relay: isolate heap",
+      "≤ 8 KB",
+      kb(r.idleMemory.isolateHeapBytesPerStream),
+      (r.idleMemory.isolateHeapBytesPerStream ?? Infinity) <= 8192 ? "met" : "**not met**",
+    ],
+    [
+      "memory per idle stream on a relay: workerd RSS",
+      "(reported)",
+      `${kb(r.idleMemory.workerdRssBytesPerStream)} (workerd ${(r.idleMemory.workerdRssTotalBytes / 2 ** 30).toFixed(2)} GiB with all ${n})`,
+      "—",
+    ],
+    [
+      `reconnect storm, ${n} viewers: missing / duplicate events`,
+      "0 / 0",
+      `${r.reconnectStorm.missing} / ${r.reconnectStorm.duplicates} over ${r.reconnectStorm.socketViewersOpen.toLocaleString("en")} of ${r.reconnectStorm.checkedStreams.toLocaleString("en")} checked viewers (publishing ${r.parameters.sustainableRate} event/s); sockets resumed ${r.reconnectStorm.socketViewersResumedMsAfterRestart} ms, all ${n} ${r.reconnectStorm.allConnectedMsAfterRestart} ms after restart`,
+      r.reconnectStorm.missing === 0 &&
+      r.reconnectStorm.duplicates === 0 &&
+      r.reconnectStorm.socketViewersOpen === r.reconnectStorm.checkedStreams
+        ? "met"
+        : "**not met**",
+    ],
   ];
 }

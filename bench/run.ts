@@ -46,7 +46,15 @@ const P = {
 };
 
 /** N parsing viewers, publish at `rate` for `seconds`, latency from the payload timestamps. */
-async function latencyRun(base: string, n: number, rate: number, seconds: number, batch: number, serverPid: number | null, mode: "parse" | "count" = "parse"): Promise<LatencyResult & { viewers: Viewer[] }> {
+async function latencyRun(
+  base: string,
+  n: number,
+  rate: number,
+  seconds: number,
+  batch: number,
+  serverPid: number | null,
+  mode: "parse" | "count" = "parse",
+): Promise<LatencyResult & { viewers: Viewer[] }> {
   const viewers = await openViewers(`${base}/api/dashboards/${DASHBOARD}/events?history=0`, n, { mode });
   await sleep(1500);
   const cpu0 = serverPid ? await cpuMs(serverPid) : 0;
@@ -87,7 +95,11 @@ interface ThroughputResult {
 }
 
 /** Publishes more than can be delivered and measures what gets through, once viewers are open. */
-async function throughputRun(base: string, serverPid: number | null, delivered: (() => Promise<number>) | null): Promise<ThroughputResult & { viewers: Viewer[] }> {
+async function throughputRun(
+  base: string,
+  serverPid: number | null,
+  delivered: (() => Promise<number>) | null,
+): Promise<ThroughputResult & { viewers: Viewer[] }> {
   const viewers = await openViewers(`${base}/api/dashboards/${DASHBOARD}/events?history=0`, P.streams, { mode: "count" });
   await sleep(1500);
   const counted = () => viewers.reduce((sum, v) => sum + v.events, 0);
@@ -99,7 +111,7 @@ async function throughputRun(base: string, serverPid: number | null, delivered: 
   await sleep(P.throughputSeconds * 1000);
   await publisher.stop();
   // Let the queues drain, but stop counting once nothing more arrives.
-  for (let last = -1; counted() !== last; ) {
+  for (let last = -1; counted() !== last;) {
     last = counted();
     await sleep(300);
   }
@@ -146,7 +158,12 @@ function log(message: string) {
   console.error(`[bench] ${message}`);
 }
 
-const results: Record<string, unknown> = { command: `npm run bench${quick ? " -- --quick" : ""}`, quick, machine: await machine(), parameters: P };
+const results: Record<string, unknown> = {
+  command: `npm run bench${quick ? " -- --quick" : ""}`,
+  quick,
+  machine: await machine(),
+  parameters: P,
+};
 
 const relayTable = (r: RelayResults) =>
   ["| figure | target | measured | |", "|---|---|---|---|", ...relayRows(r).map((row) => `| ${row.join(" | ")} |`)].join("\n");
@@ -177,7 +194,11 @@ if (args.split || args.soak !== undefined) {
     console.log(`\n${splitTable(split)}\n`);
     const only = args.only ? ` --only ${args.only}` : "";
     const file = `bench/results/split${args.only ? `-${args.only.replace(/\W+/g, "-").replace(/^-|-$/g, "")}` : ""}${quick ? "-quick" : ""}.json`;
-    await writeFile(file, JSON.stringify({ command: `npm run bench -- --split${only}${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) + "\n");
+    await writeFile(
+      file,
+      JSON.stringify({ command: `npm run bench -- --split${only}${quick ? " --quick" : ""}`, machine: results.machine, split }, null, 2) +
+        "\n",
+    );
   }
   process.exit(0);
 }
@@ -230,7 +251,12 @@ try {
   await quiet.stop();
   const unwatched = await stack.redis.commandStats();
   const reads = Object.entries(unwatched).filter(([c]) => !["xadd", "config|resetstat"].includes(c));
-  results.unwatched = { seconds: P.unwatchedSeconds, published: quiet.ids.length, commands: unwatched, reads: reads.reduce((a, [, n]) => a + n, 0) };
+  results.unwatched = {
+    seconds: P.unwatchedSeconds,
+    published: quiet.ids.length,
+    commands: unwatched,
+    reads: reads.reduce((a, [, n]) => a + n, 0),
+  };
 
   log(`slow consumer: ${P.slowStreams} streams, then again beside 1 that stops reading`);
   const without = strip(await latencyRun(direct, P.slowStreams, 5, P.slowSeconds, 1, null));
@@ -248,7 +274,8 @@ try {
     othersP99WithSlow: withSlow.p99,
     othersDeliveries: `${withSlow.deliveries}/${withSlow.expected}`,
     workerdRssGrowthBytes: rssSlow1 - rssSlow0,
-    slowStreamDisconnected: statsWithSlow.connectedClients === P.slowStreams ? "yes" : "not within the run (loopback TCP buffers still absorbing)",
+    slowStreamDisconnected:
+      statsWithSlow.connectedClients === P.slowStreams ? "yes" : "not within the run (loopback TCP buffers still absorbing)",
   };
   strip(withSlow);
   slowViewers[0]!.close();
@@ -256,7 +283,10 @@ try {
 
   log(`reconnect storm: ${P.stormStreams} streams, workerd restarted under them`);
   const stormBase = stack.url; // through wrangler's proxy: its port survives the restart
-  const storm = await openViewers(`${stormBase}/api/dashboards/${DASHBOARD}/events?history=0`, P.stormStreams, { mode: "parse", reconnect: true });
+  const storm = await openViewers(`${stormBase}/api/dashboards/${DASHBOARD}/events?history=0`, P.stormStreams, {
+    mode: "parse",
+    reconnect: true,
+  });
   const stormPublisher = startPublisher(stack.ingestUrl(), INGEST_TOKEN, 2);
   await sleep(3000);
   const cutAt = Date.now();
@@ -334,20 +364,57 @@ const kb = (b: number | null) => (b === null ? "n/a" : `${(b / 1024).toFixed(1)}
 const mark = (ok: boolean) => (ok ? "met" : "**not met**");
 const ratio = r.latency.p99 / r.baseline.latency.p99;
 const rows: [string, string, string, string][] = [
-  ["latency p99, 1,000 streams, 1 event/s", "≤ 50 ms", `${r.latency.p99} ms (p50 ${r.latency.p50}, max ${r.latency.max})`, mark(r.latency.p99 <= 50)],
-  ["memory per idle stream: Durable Object isolate heap", "≤ 8 KB", kb(r.idleMemory.isolateHeapBytesPerStream), mark((r.idleMemory.isolateHeapBytesPerStream ?? Infinity) <= 8192)],
+  [
+    "latency p99, 1,000 streams, 1 event/s",
+    "≤ 50 ms",
+    `${r.latency.p99} ms (p50 ${r.latency.p50}, max ${r.latency.max})`,
+    mark(r.latency.p99 <= 50),
+  ],
+  [
+    "memory per idle stream: Durable Object isolate heap",
+    "≤ 8 KB",
+    kb(r.idleMemory.isolateHeapBytesPerStream),
+    mark((r.idleMemory.isolateHeapBytesPerStream ?? Infinity) <= 8192),
+  ],
   ["memory per idle stream: workerd process (RSS)", "(reported)", kb(r.idleMemory.workerdRssBytesPerStream), "—"],
-  ["deliveries per second from one dashboard object", "≥ 100,000", `${r.throughput.deliveriesPerSecond.toLocaleString("en")} (baseline ${r.baseline.throughput.deliveriesPerSecond.toLocaleString("en")})`, mark(r.throughput.deliveriesPerSecond >= 100_000)],
-  ["Redis commands per delivered event (steady state)", "≤ 1.05", String(r.redis.commandsPerPublishedEvent), mark(r.redis.commandsPerPublishedEvent <= 1.05)],
+  [
+    "deliveries per second from one dashboard object",
+    "≥ 100,000",
+    `${r.throughput.deliveriesPerSecond.toLocaleString("en")} (baseline ${r.baseline.throughput.deliveriesPerSecond.toLocaleString("en")})`,
+    mark(r.throughput.deliveriesPerSecond >= 100_000),
+  ],
+  [
+    "Redis commands per delivered event (steady state)",
+    "≤ 1.05",
+    String(r.redis.commandsPerPublishedEvent),
+    mark(r.redis.commandsPerPublishedEvent <= 1.05),
+  ],
   ["unwatched dashboard: Redis reads", "0", String(r.unwatched.reads), mark(r.unwatched.reads === 0)],
-  ["reconnect storm: missing / duplicate events", "0 / 0", `${r.reconnectStorm.missing} / ${r.reconnectStorm.duplicates} (all resumed ${r.reconnectStorm.allResumedMsAfterRestart} ms after restart)`, mark(r.reconnectStorm.missing === 0 && r.reconnectStorm.duplicates === 0)],
-  ["p99 vs the Node baseline at 1,000 streams", "within 2×", `${ratio.toFixed(2)}× (baseline p99 ${r.baseline.latency.p99} ms)`, mark(ratio <= 2)],
-  ["slow consumer: the others' p99 without → with it", "(reported)", `${r.slowConsumer.othersP99WithoutSlow} → ${r.slowConsumer.othersP99WithSlow} ms; workerd RSS ${kb(r.slowConsumer.workerdRssGrowthBytes)}; cut: ${r.slowConsumer.slowStreamDisconnected}`, "—"],
+  [
+    "reconnect storm: missing / duplicate events",
+    "0 / 0",
+    `${r.reconnectStorm.missing} / ${r.reconnectStorm.duplicates} (all resumed ${r.reconnectStorm.allResumedMsAfterRestart} ms after restart)`,
+    mark(r.reconnectStorm.missing === 0 && r.reconnectStorm.duplicates === 0),
+  ],
+  [
+    "p99 vs the Node baseline at 1,000 streams",
+    "within 2×",
+    `${ratio.toFixed(2)}× (baseline p99 ${r.baseline.latency.p99} ms)`,
+    mark(ratio <= 2),
+  ],
+  [
+    "slow consumer: the others' p99 without → with it",
+    "(reported)",
+    `${r.slowConsumer.othersP99WithoutSlow} → ${r.slowConsumer.othersP99WithSlow} ms; workerd RSS ${kb(r.slowConsumer.workerdRssGrowthBytes)}; cut: ${r.slowConsumer.slowStreamDisconnected}`,
+    "—",
+  ],
   ["idle memory per stream, Node baseline (RSS)", "(reported)", kb(r.baseline.idleRssBytesPerStream), "—"],
 ];
 const table = ["| figure | target | measured | |", "|---|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 console.log(`\n${table}\n`);
-console.log(`CPU per delivery: workerd ${r.latency.serverCpuMicrosPerDelivery} µs, Node baseline ${r.baseline.latency.serverCpuMicrosPerDelivery} µs`);
+console.log(
+  `CPU per delivery: workerd ${r.latency.serverCpuMicrosPerDelivery} µs, Node baseline ${r.baseline.latency.serverCpuMicrosPerDelivery} µs`,
+);
 const relays = results.relays as RelayResults | undefined;
 const relaySection = relays
   ? `\n\n### Past one object: ${relays.parameters.viewers.toLocaleString("en")} viewers on ${relays.parameters.relays} relays\n\n${relayTable(relays)}`

@@ -21,15 +21,38 @@ const BUDGET = { p99Ms: 30, gzipBytes: 100 * 1024 };
 async function startWorker(): Promise<{ url: string; proc: ChildProcess; dir: string }> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "rtd-bench-series-"));
-  const args = ["wrangler", "dev", "-c", "bench/series-worker/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir, "--inspector-port", String(await freePort())];
-  const proc = spawn("npx", args, { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const args = [
+    "wrangler",
+    "dev",
+    "-c",
+    "bench/series-worker/wrangler.toml",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    dir,
+    "--inspector-port",
+    String(await freePort()),
+  ];
+  const proc = spawn("npx", args, {
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let log = "";
   proc.stdout!.on("data", (d: Buffer) => (log = (log + d).slice(-5000)));
   proc.stderr!.on("data", (d: Buffer) => (log = (log + d).slice(-5000)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (await fetch(`${url}/api/health`).then((r) => r.ok, () => false)) return { url, proc, dir };
+    if (
+      await fetch(`${url}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, proc, dir };
     if (Date.now() > deadline) throw new Error(`wrangler dev did not come up: ${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -64,7 +87,9 @@ async function measure(url: string, query: string, path: () => string): Promise<
   // Warm by now (JIT, SQLite's page cache), as the runs above were.
   const from = Number(new URL(path(), url).searchParams.get("from"));
   const to = Number(new URL(path(), url).searchParams.get("to") ?? Date.now());
-  const objectMs = answer.step ? ((await (await fetch(`${url}/bench/query-cost?from=${from}&to=${to}&step=${answer.step}&n=100`)).json()) as number) : NaN;
+  const objectMs = answer.step
+    ? ((await (await fetch(`${url}/bench/query-cost?from=${from}&to=${to}&step=${answer.step}&n=100`)).json()) as number)
+    : NaN;
   return {
     query,
     path: path(),
@@ -96,13 +121,25 @@ try {
     await measure(url, "7 d, step auto", () => `${base}?from=${Date.now() - 7 * DAY}`),
     await measure(url, "7 d, step=1h", () => `${base}?from=${Date.now() - 7 * DAY}&step=1h`),
     // An old range: after the first answer, repeats come from the Worker's cache.
-    await measure(url, "6 d ending 2 h ago, repeated (Worker cache)", () => `${base}?from=${end - 6 * DAY - 2 * HOUR}&to=${end - 2 * HOUR}`),
+    await measure(
+      url,
+      "6 d ending 2 h ago, repeated (Worker cache)",
+      () => `${base}?from=${end - 6 * DAY - 2 * HOUR}&to=${end - 2 * HOUR}`,
+    ),
     // The fixed cost of reaching the object at all: a call that does no history work.
     await measure(url, "reference: GET …/stats (the same object, no history work)", () => "/api/dashboards/bench/stats"),
   ];
-  const load = loadavg().map((l) => l.toFixed(1)).join(", ");
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", ");
   const cpu = cpus();
-  const machine = { cpu: `${cpu.length} × ${cpu[0]?.model ?? "?"}`, memory: `${Math.round(totalmem() / 2 ** 30)} GiB`, node: process.version, date: new Date().toISOString(), loadAverage: load };
+  const machine = {
+    cpu: `${cpu.length} × ${cpu[0]?.model ?? "?"}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    date: new Date().toISOString(),
+    loadAverage: load,
+  };
 
   const met = (r: Row) => r.workerd.p99 <= BUDGET.p99Ms && r.gzipBytes <= BUDGET.gzipBytes;
   const table = [
@@ -116,7 +153,10 @@ try {
   console.log(table);
 
   await mkdir("bench/results", { recursive: true });
-  await writeFile("bench/results/series.json", JSON.stringify({ command: "npm run bench:series", machine, seedSeconds, runs: RUNS, rows }, null, 2) + "\n");
+  await writeFile(
+    "bench/results/series.json",
+    JSON.stringify({ command: "npm run bench:series", machine, seedSeconds, runs: RUNS, rows }, null, 2) + "\n",
+  );
   const section = [
     "<!-- series -->",
     "### Latest run",

@@ -12,7 +12,6 @@ const exec = promisify(execFile);
 export const INGEST_TOKEN = "bench-ingest-token-0123456789";
 export const DASHBOARD = "bench";
 
-
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -33,7 +32,9 @@ export class Redis {
 
   static async start(): Promise<Redis> {
     const port = await freePort();
-    const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
     proc.on("error", (err) => {
       throw new Error(`redis-server could not start (${err.message}); install it (Debian: apt-get install redis-server)`);
     });
@@ -84,9 +85,13 @@ export interface StackOptions {
 /** The bridge as a child process (`npm run bridge`). */
 export async function spawnBridge(redisPort: number): Promise<Pick<UpstashBridge, "url" | "close">> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ["tools/upstash-bridge/cli.ts", "--port", String(port), "--token", "bench-token", "--redis", `redis://127.0.0.1:${redisPort}`], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    ["tools/upstash-bridge/cli.ts", "--port", String(port), "--token", "bench-token", "--redis", `redis://127.0.0.1:${redisPort}`],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     proc.stdout!.on("data", (d: Buffer) => {
@@ -127,7 +132,14 @@ export class Stack {
   private readonly port: number;
   private readonly options: StackOptions;
 
-  private constructor(redis: Redis, bridge: Pick<UpstashBridge, "url" | "close">, persistDir: string, port: number, inspectorPort: number, options: StackOptions) {
+  private constructor(
+    redis: Redis,
+    bridge: Pick<UpstashBridge, "url" | "close">,
+    persistDir: string,
+    port: number,
+    inspectorPort: number,
+    options: StackOptions,
+  ) {
     this.redis = redis;
     this.bridge = bridge;
     this.persistDir = persistDir;
@@ -158,7 +170,18 @@ export class Stack {
       RELAYS_PER_DASHBOARD: String(this.options.relays ?? 0),
       STREAMS_PER_RELAY: String(this.options.streamsPerRelay ?? 2000),
     };
-    const args = ["wrangler", "dev", "--port", String(this.port), "--ip", "127.0.0.1", "--persist-to", this.persistDir, "--inspector-port", String(this.inspectorPort)];
+    const args = [
+      "wrangler",
+      "dev",
+      "--port",
+      String(this.port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      this.persistDir,
+      "--inspector-port",
+      String(this.inspectorPort),
+    ];
     if (this.options.sink) args.push("-c", "wrangler.toml", "-c", "bench/sink/wrangler.toml");
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     this.wrangler = spawn("npx", args, {
@@ -183,12 +206,15 @@ export class Stack {
    */
   async workerdPids(): Promise<{ worker: number; proxy: number | null }> {
     const { stdout } = await exec("ps", ["-eo", "pid=,ppid=,args="]);
-    const rows = stdout.trim().split("\n").map((l) => {
-      const [pid, ppid, ...args] = l.trim().split(/\s+/);
-      return { pid: pid!, ppid: ppid!, args: args.join(" ") };
-    });
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [pid, ppid, ...args] = l.trim().split(/\s+/);
+        return { pid: pid!, ppid: ppid!, args: args.join(" ") };
+      });
     const mine = new Set([String(this.wrangler!.pid)]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
     }

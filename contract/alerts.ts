@@ -38,7 +38,19 @@ export function evaluateAlerts(
       timestamp: sample.timestamp,
     };
     // The seed's five keep their original payload; defined metrics say which side is bad.
-    alerts.push(dashboard.seed ? alert : { level: alert.level, metric: alert.metric, value, threshold, direction: def.direction, message: alert.message, timestamp: alert.timestamp });
+    alerts.push(
+      dashboard.seed
+        ? alert
+        : {
+            level: alert.level,
+            metric: alert.metric,
+            value,
+            threshold,
+            direction: def.direction,
+            message: alert.message,
+            timestamp: alert.timestamp,
+          },
+    );
   }
   return { alerts, state: next };
 }

@@ -67,10 +67,32 @@ export interface DashboardDef {
 /** The seed's five: what a dashboard without `metrics` shows. */
 export const DEFAULT_METRICS: readonly MetricDef[] = [
   { name: "cpu", label: "CPU", unit: "%", decimals: 1, min: 0, max: 100, warning: 80, critical: 90, direction: "above", hysteresis: 5 },
-  { name: "memory", label: "Memory", unit: "%", decimals: 1, min: 0, max: 100, warning: 85, critical: 95, direction: "above", hysteresis: 3 },
+  {
+    name: "memory",
+    label: "Memory",
+    unit: "%",
+    decimals: 1,
+    min: 0,
+    max: 100,
+    warning: 85,
+    critical: 95,
+    direction: "above",
+    hysteresis: 3,
+  },
   { name: "rps", label: "Requests/s", unit: "req/s", decimals: 0, min: 0, direction: "above" },
   { name: "activeConnections", label: "Active connections", unit: "", decimals: 0, min: 0, direction: "above" },
-  { name: "errorRate", label: "Error rate", unit: "%", decimals: 2, min: 0, max: 100, warning: 2, critical: 5, direction: "above", hysteresis: 0.5 },
+  {
+    name: "errorRate",
+    label: "Error rate",
+    unit: "%",
+    decimals: 2,
+    min: 0,
+    max: 100,
+    warning: 2,
+    critical: 5,
+    direction: "above",
+    hysteresis: 0.5,
+  },
 ];
 
 /**
@@ -88,7 +110,19 @@ export class DefinitionError extends Error {
   override name = "DefinitionError";
 }
 
-const METRIC_KEYS = new Set(["name", "label", "unit", "decimals", "min", "max", "warning", "critical", "direction", "hysteresis", "source"]);
+const METRIC_KEYS = new Set([
+  "name",
+  "label",
+  "unit",
+  "decimals",
+  "min",
+  "max",
+  "warning",
+  "critical",
+  "direction",
+  "hysteresis",
+  "source",
+]);
 
 /**
  * Checks one dashboard's `metrics` list and fills in the defaults; throws a DefinitionError
@@ -104,7 +138,8 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
   if (list.length > MAX_METRICS_PER_DASHBOARD) fail(`${list.length} metrics; at most ${MAX_METRICS_PER_DASHBOARD} per dashboard`);
   const seen = new Set<string>();
   return list.map((item, i) => {
-    if (typeof item !== "object" || item === null || Array.isArray(item)) return fail(`metrics[${i}] must be a table like { name = "queue_depth" }`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      return fail(`metrics[${i}] must be a table like { name = "queue_depth" }`);
     const m = item as Record<string, unknown>;
     const name = m.name;
     if (typeof name !== "string" || !METRIC_NAME_RE.test(name)) {
@@ -140,7 +175,10 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
         at(`warning ${warning} must be ${direction === "above" ? "below" : "above"} critical ${critical} when direction is "${direction}"`);
       }
     }
-    for (const [key, v] of [["warning", warning], ["critical", critical]] as const) {
+    for (const [key, v] of [
+      ["warning", warning],
+      ["critical", critical],
+    ] as const) {
       if (v === undefined) continue;
       if ((min !== undefined && v < min) || (max !== undefined && v > max)) at(`${key} ${v} is outside min–max`);
     }
@@ -164,9 +202,11 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
 const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate"]);
 
 function defineSource(raw: unknown, at: (problem: string) => never): MetricSource {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return at('source must be a table like { name = "system.cpu.utilization" }');
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    return at('source must be a table like { name = "system.cpu.utilization" }');
   const s = raw as Record<string, unknown>;
-  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: name, attributes, scale, aggregate)`);
+  for (const key of Object.keys(s))
+    if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: name, attributes, scale, aggregate)`);
   const source: MetricSource = {};
   if (s.name !== undefined) {
     if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 255) at("source.name must be text of 1–255 characters");
@@ -185,7 +225,8 @@ function defineSource(raw: unknown, at: (problem: string) => never): MetricSourc
     source.scale = s.scale as number;
   }
   if (s.aggregate !== undefined) {
-    if (!(SOURCE_AGGREGATES as readonly unknown[]).includes(s.aggregate)) at(`source.aggregate must be one of ${SOURCE_AGGREGATES.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(s.aggregate)}`);
+    if (!(SOURCE_AGGREGATES as readonly unknown[]).includes(s.aggregate))
+      at(`source.aggregate must be one of ${SOURCE_AGGREGATES.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(s.aggregate)}`);
     source.aggregate = s.aggregate as SourceAggregate;
   }
   return source;

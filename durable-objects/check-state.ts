@@ -15,7 +15,11 @@ export interface CheckRecord {
 export const NEW_CHECK: CheckRecord = { status: null, streak: 0, since: null, lastRun: null };
 
 /** A check's next state after `run`, the `health` event to publish and the alert, if any. Null: a duplicate run. */
-export function applyRun(def: CheckDef, record: CheckRecord, run: CheckRun): { record: CheckRecord; health: HealthEvent; alert: CheckAlert | null } | null {
+export function applyRun(
+  def: CheckDef,
+  record: CheckRecord,
+  run: CheckRun,
+): { record: CheckRecord; health: HealthEvent; alert: CheckAlert | null } | null {
   const last = record.lastRun ? Date.parse(record.lastRun.timestamp) : -Infinity;
   if (run.at < last + (def.intervalSeconds * 1000) / 2) return null;
   const timestamp = new Date(run.at).toISOString();
@@ -48,11 +52,23 @@ export function applyRun(def: CheckDef, record: CheckRecord, run: CheckRun): { r
 }
 
 function downAlert(def: CheckDef, run: CheckRun, timestamp: string): CheckAlert {
-  return { level: "critical", check: def.name, status: "down", message: `check "${def.name}" is down: ${run.detail ?? "failed"}`, timestamp };
+  return {
+    level: "critical",
+    check: def.name,
+    status: "down",
+    message: `check "${def.name}" is down: ${run.detail ?? "failed"}`,
+    timestamp,
+  };
 }
 
 function upAlert(def: CheckDef, run: CheckRun, timestamp: string): CheckAlert {
-  return { level: "resolved", check: def.name, status: "up", message: `check "${def.name}" recovered: ${run.statusCode ?? "ok"} in ${run.latencyMs} ms`, timestamp };
+  return {
+    level: "resolved",
+    check: def.name,
+    status: "up",
+    message: `check "${def.name}" recovered: ${run.statusCode ?? "ok"} in ${run.latencyMs} ms`,
+    timestamp,
+  };
 }
 
 export function stateOf(def: CheckDef, record: CheckRecord | undefined): CheckState {

@@ -88,7 +88,13 @@ export class DashboardObject extends DurableObject<Env> {
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
     const retention = () => this.config.retentionSeconds;
     const rollups = new Rollups(ctx.storage, () => this.config.historyDays);
-    this.appends = new AppendChain(this.log, ctx.storage.sql, retention, (batch) => this.commit(batch), (now) => rollups.trim(now));
+    this.appends = new AppendChain(
+      this.log,
+      ctx.storage.sql,
+      retention,
+      (batch) => this.commit(batch),
+      (now) => rollups.trim(now),
+    );
     this.feed = new HistoryFeed(rollups, () => this.log, this.appends);
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });

@@ -66,7 +66,7 @@ export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array 
       // Only the chosen metrics this sample carries; a sample with none of them is not sent.
       const narrowed: Record<string, unknown> = {};
       let carried = 0;
-      for (const m of filter.names!) if (m in payload) (narrowed[m] = payload[m]), carried++;
+      for (const m of filter.names!) if (m in payload) ((narrowed[m] = payload[m]), carried++);
       narrowed.timestamp = payload.timestamp;
       frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
     } else if (entry.event === EVENT.alert && typeof payload.metric === "string") {
@@ -142,7 +142,10 @@ export class Fanout {
   open(request: Request, limits: StreamLimits, catchUp: (client: StreamClient, req: StreamRequest) => Promise<void>): Response {
     if (this.clients.size >= limits.maxStreams) {
       // Existing viewers are untouched; the browser retries after its own `retry` delay.
-      const error: ApiError = { error: "too_many_streams", message: `This ${this.hooks.what} already serves ${this.clients.size} streams; try again shortly` };
+      const error: ApiError = {
+        error: "too_many_streams",
+        message: `This ${this.hooks.what} already serves ${this.clients.size} streams; try again shortly`,
+      };
       return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
     }
     const url = new URL(request.url);

@@ -31,7 +31,10 @@ export function parseStreamFilter(
   let names: string[] | null = null;
   if (query.metrics !== null && query.metrics !== undefined) {
     const raw = query.metrics;
-    const asked = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    const asked = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = asked.length === 0 ? [raw] : asked.filter((n) => !defined.includes(n));
     if (unknown.length > 0) {
       return { error: `metrics: unknown metric ${unknown.map((m) => JSON.stringify(m)).join(", ")}; known: ${defined.join(", ")}` };

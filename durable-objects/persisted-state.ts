@@ -15,4 +15,12 @@ export interface PersistedState {
   delivered: number;
 }
 
-export const NEW_STATE = (): PersistedState => ({ lastId: null, committedId: null, alertState: {}, lastSeq: {}, checks: {}, published: 0, delivered: 0 });
+export const NEW_STATE = (): PersistedState => ({
+  lastId: null,
+  committedId: null,
+  alertState: {},
+  lastSeq: {},
+  checks: {},
+  published: 0,
+  delivered: 0,
+});

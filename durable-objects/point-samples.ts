@@ -29,7 +29,11 @@ const combine: Record<SourceAggregate, (v: number[]) => number> = {
   max: (v) => Math.max(...v),
 };
 
-export function assemble(dashboard: DashboardDef, batches: readonly SeriesBatch[], counter: (key: string) => CounterState | undefined): Assembled {
+export function assemble(
+  dashboard: DashboardDef,
+  batches: readonly SeriesBatch[],
+  counter: (key: string) => CounterState | undefined,
+): Assembled {
   const refused = new Refusals();
   const counters = new Map<string, CounterState>();
   /** metric → time → slot */
@@ -84,7 +88,11 @@ export function assemble(dashboard: DashboardDef, batches: readonly SeriesBatch[
     // The seed's five always come complete on the wire, whatever the protocol.
     const missing = dashboard.seed ? METRICS.filter((m) => sample.values[m] === undefined) : [];
     if (missing.length > 0) {
-      refused.add(`sample at ${new Date(t).toISOString()}: the seed's five come complete; missing ${missing.join(", ")}`, sample.points, sample.ref);
+      refused.add(
+        `sample at ${new Date(t).toISOString()}: the seed's five come complete; missing ${missing.join(", ")}`,
+        sample.points,
+        sample.ref,
+      );
       continue;
     }
     out.push(toUpdate(dashboard, sample.values, t));

@@ -41,7 +41,8 @@ export class RelayHub {
   /** Registers (or refreshes) a relay with viewers. */
   subscribe({ relay, session, viewers }: SubscribeRequest): void {
     // An object reached through wrangler's dev registry (another local session) has no name to check against.
-    if (this.dashboard !== undefined && !relay.startsWith(`${this.dashboard}:`)) throw new TypeError(`relay ${relay} does not belong to dashboard ${this.dashboard}`);
+    if (this.dashboard !== undefined && !relay.startsWith(`${this.dashboard}:`))
+      throw new TypeError(`relay ${relay} does not belong to dashboard ${this.dashboard}`);
     let link = this.relays.get(relay);
     if (!link || link.session !== session) {
       link = { session, stub: this.env.RELAY.getByName(relay), viewers, seenAt: 0, inFlight: 0 };

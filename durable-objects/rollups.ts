@@ -9,7 +9,18 @@
 // buckets. SQLite charges a query mostly per row, so the week view reads 29 rows per metric, not
 // 10,080. Rows stay under 4 KB, inside one b-tree page of a rowid table (no overflow pages), so
 // the commit that rewrites one writes a page per tier, as a row per bucket would.
-import { compareEventIds, EVENT, formatEventId, parseEventId, round, SERIES_MAX_DAYS, SERIES_STEPS, type EventId, type SeriesColumns, type SeriesStep } from "../contract/index.ts";
+import {
+  compareEventIds,
+  EVENT,
+  formatEventId,
+  parseEventId,
+  round,
+  SERIES_MAX_DAYS,
+  SERIES_STEPS,
+  type EventId,
+  type SeriesColumns,
+  type SeriesStep,
+} from "../contract/index.ts";
 import type { EventLog, LogEntry } from "./event-log.ts";
 
 const MINUTE = 60_000;
@@ -67,7 +78,9 @@ export class Rollups {
     // One table for every tier (each new object creates them: fewer schema changes). A rowid
     // table keeps up to ~4 KB in the page (WITHOUT ROWID: ~1 KB); the key index makes a query
     // one contiguous range per metric.
-    sql.exec(`CREATE TABLE IF NOT EXISTS rollups (tier INTEGER NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL, slots BLOB NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS rollups (tier INTEGER NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL, slots BLOB NOT NULL)`,
+    );
     sql.exec("CREATE UNIQUE INDEX IF NOT EXISTS rollups_key ON rollups (tier, metric, start)");
     sql.exec("CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const [row] = sql.exec<{ value: string }>("SELECT value FROM rollup_meta WHERE key = 'through'").toArray();
@@ -117,15 +130,29 @@ export class Rollups {
         const tier = TIERS[k]!.id;
         for (const [name, byStart] of byMetric) {
           for (const [rowStart, batch] of byStart) {
-            const [stored] = this.sql.exec<{ id: number; slots: ArrayBuffer }>("SELECT rowid AS id, slots FROM rollups WHERE tier = ? AND metric = ? AND start = ?", tier, name, rowStart).toArray();
+            const [stored] = this.sql
+              .exec<{ id: number; slots: ArrayBuffer }>(
+                "SELECT rowid AS id, slots FROM rollups WHERE tier = ? AND metric = ? AND start = ?",
+                tier,
+                name,
+                rowStart,
+              )
+              .toArray();
             if (!stored) {
-              this.sql.exec("INSERT INTO rollups (tier, metric, start, slots) VALUES (?, ?, ?, ?)", tier, name, rowStart, batch.buffer as ArrayBuffer);
+              this.sql.exec(
+                "INSERT INTO rollups (tier, metric, start, slots) VALUES (?, ?, ?, ?)",
+                tier,
+                name,
+                rowStart,
+                batch.buffer as ArrayBuffer,
+              );
             } else {
               // The stored slots hold only older ids, so on equal timestamps the batch's value wins.
               const merged = new Float64Array(stored.slots.slice(0));
               for (let s = 0; s * F < batch.length; s++) {
                 const o = s * F;
-                if (batch[o + N]! > 0) fold(merged, s, batch[o + LO]!, batch[o + HI]!, batch[o + SUM]!, batch[o + N]!, batch[o + LAST]!, batch[o + LAST_TS]!);
+                if (batch[o + N]! > 0)
+                  fold(merged, s, batch[o + LO]!, batch[o + HI]!, batch[o + SUM]!, batch[o + N]!, batch[o + LAST]!, batch[o + LAST_TS]!);
               }
               this.sql.exec("UPDATE rollups SET slots = ? WHERE rowid = ?", merged.buffer as ArrayBuffer, stored.id);
             }
@@ -163,7 +190,13 @@ export class Rollups {
    * metrics has data; a metric without data in one of them gets null there. `avg` is rounded to
    * two places past the metric's own.
    */
-  queryJson(metrics: readonly { name: string; decimals: number }[], fromMs: number, toMs: number, step: SeriesStep, withCount = false): string {
+  queryJson(
+    metrics: readonly { name: string; decimals: number }[],
+    fromMs: number,
+    toMs: number,
+    step: SeriesStep,
+    withCount = false,
+  ): string {
     const stepMs = SERIES_STEPS[step];
     const tier = TIERS.findLast((t) => stepMs % t.slot === 0)!; // the coarsest that fits
     const lo = Math.floor(fromMs / stepMs) * stepMs;
@@ -199,21 +232,34 @@ export class Rollups {
 
   /** One metric's non-empty buckets of `stepMs` in [lo, hi), merged from the tier's slots in time order. */
   private columns(tier: Tier, metric: string, lo: number, hi: number, stepMs: number, decimals: number) {
-    const c = { t: [] as number[], min: [] as number[], max: [] as number[], avg: [] as number[], last: [] as number[], count: [] as number[] };
+    const c = {
+      t: [] as number[],
+      min: [] as number[],
+      max: [] as number[],
+      avg: [] as number[],
+      last: [] as number[],
+      count: [] as number[],
+    };
     let b = NaN;
     let [mn, mx, sum, n, last] = [0, 0, 0, 0, 0];
     const flush = () => {
       if (n === 0) return;
-      c.t.push(b), c.min.push(mn), c.max.push(mx), c.avg.push(round(sum / n, decimals + 2)), c.last.push(last), c.count.push(n);
+      (c.t.push(b), c.min.push(mn), c.max.push(mx), c.avg.push(round(sum / n, decimals + 2)), c.last.push(last), c.count.push(n));
       n = 0;
     };
-    const rows = this.sql.exec("SELECT start, slots FROM rollups WHERE tier = ? AND metric = ? AND start > ? AND start < ? ORDER BY start", tier.id, metric, lo - tier.row, hi);
+    const rows = this.sql.exec(
+      "SELECT start, slots FROM rollups WHERE tier = ? AND metric = ? AND start > ? AND start < ? ORDER BY start",
+      tier.id,
+      metric,
+      lo - tier.row,
+      hi,
+    );
     for (const [start, blob] of rows.raw<[number, ArrayBuffer]>()) {
       const slots = new Float64Array(blob);
       for (let o = 0, t = start; o < slots.length; o += F, t += tier.slot) {
         if (slots[o + N] === 0 || t < lo || t >= hi) continue;
         const bt = t - (t % stepMs);
-        if (bt !== b) flush(), (b = bt), ([mn, mx, sum, n] = [slots[o + LO]!, slots[o + HI]!, 0, 0]);
+        if (bt !== b) (flush(), (b = bt), ([mn, mx, sum, n] = [slots[o + LO]!, slots[o + HI]!, 0, 0]));
         if (slots[o + LO]! < mn) mn = slots[o + LO]!;
         if (slots[o + HI]! > mx) mx = slots[o + HI]!;
         sum += slots[o + SUM]!;
@@ -237,7 +283,7 @@ function fold(slots: Float64Array, s: number, lo: number, hi: number, sum: numbe
   if (hi > slots[o + HI]!) slots[o + HI] = hi;
   slots[o + SUM]! += sum;
   slots[o + N]! += n;
-  if (lastTs >= slots[o + LAST_TS]!) (slots[o + LAST] = last), (slots[o + LAST_TS] = lastTs);
+  if (lastTs >= slots[o + LAST_TS]!) ((slots[o + LAST] = last), (slots[o + LAST_TS] = lastTs));
 }
 
 function sameTimes(a: number[], b: number[]): boolean {

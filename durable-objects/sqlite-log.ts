@@ -28,7 +28,10 @@ export class SqliteEventLog implements EventLog {
     if (!id) throw new TypeError(`bad event id ${afterId}`);
     return this.rows(
       "SELECT ms, seq, event, data FROM events WHERE ms > ? OR (ms = ? AND seq > ?) ORDER BY ms, seq LIMIT ?",
-      id.ms, id.ms, id.seq, limit,
+      id.ms,
+      id.ms,
+      id.seq,
+      limit,
     );
   }
 
@@ -47,9 +50,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async trim(minMs: number): Promise<void> {
-    const [last] = this.sql
-      .exec<Row>("SELECT ms, seq FROM events WHERE ms < ? ORDER BY ms DESC, seq DESC LIMIT 1", minMs)
-      .toArray();
+    const [last] = this.sql.exec<Row>("SELECT ms, seq FROM events WHERE ms < ? ORDER BY ms DESC, seq DESC LIMIT 1", minMs).toArray();
     if (!last) return;
     this.sql.exec("DELETE FROM events WHERE ms < ?", minMs);
     const prev = parseEventId(await this.trimmedThrough());

@@ -130,15 +130,11 @@ export class UpstashEventLog implements EventLog {
   private async confirmAppended(entries: LogEntry[]): Promise<void> {
     const first = entries[0]!.id;
     const last = entries[entries.length - 1]!.id;
-    const stored = new Map(
-      (await this.range("XRANGE", first, last, entries.length * 2 + 10)).map((e) => [e.id, e]),
-    );
+    const stored = new Map((await this.range("XRANGE", first, last, entries.length * 2 + 10)).map((e) => [e.id, e]));
     for (const e of entries) {
       const found = stored.get(e.id);
       if (!found) {
-        throw new UpstashLogError(
-          `Upstash: cannot append ${e.id} to ${this.key}: the stream already has a newer entry (another writer?)`,
-        );
+        throw new UpstashLogError(`Upstash: cannot append ${e.id} to ${this.key}: the stream already has a newer entry (another writer?)`);
       }
       if (found.event !== e.event || found.data !== e.data) {
         throw new UpstashLogError(`Upstash: ${this.key} already holds a different entry with id ${e.id} (another writer?)`);
@@ -188,9 +184,7 @@ export class UpstashEventLog implements EventLog {
 
   private async range(command: "XRANGE" | "XREVRANGE", start: string, end: string, count: number): Promise<LogEntry[]> {
     const raw = await this.call(command, () =>
-      command === "XRANGE"
-        ? this.redis.xrange(this.key, start, end, count)
-        : this.redis.xrevrange(this.key, start, end, count),
+      command === "XRANGE" ? this.redis.xrange(this.key, start, end, count) : this.redis.xrevrange(this.key, start, end, count),
     );
     // With automaticDeserialization off the client hands back Redis's reply as is.
     return (raw as unknown as RawEntry[]).map(([id, fields]) => toEntry(id, fields));

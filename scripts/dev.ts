@@ -84,9 +84,13 @@ async function waitFor(url: string, timeoutMs: number): Promise<void> {
  * its own URL (and Cloudflare does not let a Worker fetch its own workers.dev URL).
  */
 function withSelfCheck(): Record<string, unknown>[] {
-  const toml = parseToml(readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8")) as { vars: { DASHBOARDS: Record<string, unknown>[] } };
+  const toml = parseToml(readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8")) as {
+    vars: { DASHBOARDS: Record<string, unknown>[] };
+  };
   return toml.vars.DASHBOARDS.map((d) =>
-    d.id === "demo" && !d.checks ? { ...d, checks: [{ name: "worker", url: `${worker}/api/health`, intervalSeconds: 10, timeoutMs: 2000 }] } : d,
+    d.id === "demo" && !d.checks
+      ? { ...d, checks: [{ name: "worker", url: `${worker}/api/health`, intervalSeconds: 10, timeoutMs: 2000 }] }
+      : d,
   );
 }
 
@@ -158,10 +162,15 @@ setInterval(triggerCron, 60_000);
 // any real host would send them. Not fatal if it stops: the rest of the dev stack is still useful.
 const startAgent = values.agent && dashboards.some((d) => d.id === agentDashboard);
 if (startAgent) {
-  run("agent", process.execPath, [fileURLToPath(new URL("../tools/agent/cli.ts", import.meta.url)), "--url", worker, "--dashboard", agentDashboard], {
-    env: { INGEST_TOKEN: ingestToken ?? devVarsToken },
-    optional: true,
-  });
+  run(
+    "agent",
+    process.execPath,
+    [fileURLToPath(new URL("../tools/agent/cli.ts", import.meta.url)), "--url", worker, "--dashboard", agentDashboard],
+    {
+      env: { INGEST_TOKEN: ingestToken ?? devVarsToken },
+      optional: true,
+    },
+  );
 }
 
 const hasWeb = existsSync(new URL("../web/vite.config.ts", import.meta.url));
@@ -173,9 +182,14 @@ if (hasWeb) {
 }
 console.log(`\n  Dashboard: ${hasWeb ? `http://localhost:${webPort}/` : `${worker}/api/dashboards/demo/events`}`);
 console.log(`  API:       ${worker}/api/dashboards`);
-if (startAgent) console.log(`  Agent:     this machine → ${hasWeb ? `http://localhost:${webPort}/?dashboard=${agentDashboard}` : `${worker}/api/dashboards/${agentDashboard}/events`}`);
+if (startAgent)
+  console.log(
+    `  Agent:     this machine → ${hasWeb ? `http://localhost:${webPort}/?dashboard=${agentDashboard}` : `${worker}/api/dashboards/${agentDashboard}/events`}`,
+  );
 if (ingestToken) {
   console.log(`  Ingest:    curl -X POST ${worker}/api/dashboards/demo/metrics -H "Authorization: Bearer ${ingestToken}" \\`);
-  console.log(`               -H "Content-Type: application/json" -d '{"cpu":97,"memory":60,"rps":900,"activeConnections":80,"errorRate":0.5}'`);
+  console.log(
+    `               -H "Content-Type: application/json" -d '{"cpu":97,"memory":60,"rps":900,"activeConnections":80,"errorRate":0.5}'`,
+  );
 }
 console.log("");

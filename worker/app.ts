@@ -4,14 +4,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import {
-  DASHBOARD_ID_RE,
-  type CheckState,
-  type ClientConfig,
-  type Dashboard,
-  type DashboardDef,
-  type Health,
-} from "../contract/index.ts";
+import { DASHBOARD_ID_RE, type CheckState, type ClientConfig, type Dashboard, type DashboardDef, type Health } from "../contract/index.ts";
 import { checkTicket, issueTicket, requireBearer } from "./auth.ts";
 import { readConfig } from "./config.ts";
 import { jsonError } from "./errors.ts";
@@ -68,7 +61,8 @@ app.get("/api/dashboards", (c) => c.json<Dashboard[]>(readConfig(c.env).dashboar
 app.post(
   "/api/tickets",
   async (c, next) => {
-    if (!readConfig(c.env).viewer) return jsonError(c, 404, "viewer_auth_disabled", "Streams are open to everyone here: no ticket is needed");
+    if (!readConfig(c.env).viewer)
+      return jsonError(c, 404, "viewer_auth_disabled", "Streams are open to everyone here: no ticket is needed");
     await next();
   },
   requireBearer((c) => readConfig(c.env).viewer?.token, "viewer token"),
@@ -113,7 +107,9 @@ const viewerOnly: MiddlewareHandler<AppEnv> = async (c, next) =>
 app.get("/api/dashboards/:id/stats", viewerOnly, async (c) => c.json(await dashboardStub(c.env, c.get("dashboard").id).stats()));
 
 /** The dashboard's health checks and each one's last state (null before its first run). */
-app.get("/api/dashboards/:id/checks", viewerOnly, async (c) => c.json<CheckState[]>(await dashboardStub(c.env, c.get("dashboard").id).checks()));
+app.get("/api/dashboards/:id/checks", viewerOnly, async (c) =>
+  c.json<CheckState[]>(await dashboardStub(c.env, c.get("dashboard").id).checks()),
+);
 
 mountSeries(app); // GET /api/dashboards/:id/series: downsampled history
 registerIngestRoutes(app);

@@ -21,8 +21,7 @@ async function sha256(text: string): Promise<ArrayBuffer> {
 
 /** Bearer auth whose every failure is a 401 with a JSON body. */
 export function requireBearer(secret: (c: Context) => string | undefined, what: string): MiddlewareHandler {
-  const unauthorized = (message: string) => (c: Context) =>
-    c.json<ApiError>({ error: "unauthorized", message }, 401);
+  const unauthorized = (message: string) => (c: Context) => c.json<ApiError>({ error: "unauthorized", message }, 401);
   return bearerAuth({
     verifyToken: async (token, c) => {
       const expected = secret(c);
@@ -49,9 +48,15 @@ interface TicketPayload {
   n: string;
 }
 
-export type TicketCheck = { ok: true } | { ok: false; error: "invalid_ticket" | "ticket_expired" | "ticket_wrong_dashboard"; message: string };
+export type TicketCheck =
+  { ok: true } | { ok: false; error: "invalid_ticket" | "ticket_expired" | "ticket_wrong_dashboard"; message: string };
 
-export async function issueTicket(secret: string, dashboard: string, now = Date.now(), ttlMs = DEFAULT_TICKET_TTL_MS): Promise<{ ticket: string; expiresAt: string }> {
+export async function issueTicket(
+  secret: string,
+  dashboard: string,
+  now = Date.now(),
+  ttlMs = DEFAULT_TICKET_TTL_MS,
+): Promise<{ ticket: string; expiresAt: string }> {
   const payload: TicketPayload = { d: dashboard, exp: now + ttlMs, n: crypto.randomUUID().slice(0, 8) };
   const body = base64url(encoder.encode(JSON.stringify(payload)));
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(body));
@@ -75,7 +80,8 @@ export async function checkTicket(secret: string, ticket: string, dashboard: str
   if (payload.d !== dashboard) {
     return { ok: false, error: "ticket_wrong_dashboard", message: "The ticket was issued for another dashboard" };
   }
-  if (!(payload.exp > now)) return { ok: false, error: "ticket_expired", message: "The ticket has expired; ask POST /api/tickets for a new one" };
+  if (!(payload.exp > now))
+    return { ok: false, error: "ticket_expired", message: "The ticket has expired; ask POST /api/tickets for a new one" };
   return { ok: true };
 }
 

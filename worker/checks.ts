@@ -16,9 +16,11 @@ export function defineChecks(dashboard: string, raw: unknown): CheckDef[] {
   if (raw.length > 20) fail(`${raw.length} checks; at most 20 per dashboard`);
   const seen = new Set<string>();
   return raw.map((item: unknown, i) => {
-    if (typeof item !== "object" || item === null || Array.isArray(item)) return fail(`checks[${i}] must be a table like { name = "api", url = "https://…" }`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      return fail(`checks[${i}] must be a table like { name = "api", url = "https://…" }`);
     const c = item as Record<string, unknown>;
-    if (typeof c.name !== "string" || !CHECK_NAME_RE.test(c.name)) return fail(`checks[${i}]: name ${JSON.stringify(c.name)} must match ${CHECK_NAME_RE.source}`);
+    if (typeof c.name !== "string" || !CHECK_NAME_RE.test(c.name))
+      return fail(`checks[${i}]: name ${JSON.stringify(c.name)} must match ${CHECK_NAME_RE.source}`);
     const name = c.name;
     const at = (problem: string): never => fail(`check "${name}": ${problem}`);
     if (seen.has(name)) at("is defined twice");
@@ -35,7 +37,8 @@ export function defineChecks(dashboard: string, raw: unknown): CheckDef[] {
     if (!METHODS.includes(method as never)) at(`method must be one of ${METHODS.join(", ")}, got ${JSON.stringify(method)}`);
     const whole = (key: string, fallback: number, min: number, max: number): number => {
       const v = c[key] ?? fallback;
-      if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) return at(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+        return at(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
       return v;
     };
     const intervalSeconds = whole("intervalSeconds", 30, 10, 3600);
@@ -80,13 +83,21 @@ export async function runCheck(check: CheckDef, now = Date.now): Promise<CheckRu
     await response.body?.cancel();
     const latencyMs = latency();
     if (response.status !== check.expectStatus) {
-      return { ok: false, latencyMs, statusCode: response.status, error: "unexpected_status", detail: `expected ${check.expectStatus}, got ${response.status}`, at };
+      return {
+        ok: false,
+        latencyMs,
+        statusCode: response.status,
+        error: "unexpected_status",
+        detail: `expected ${check.expectStatus}, got ${response.status}`,
+        at,
+      };
     }
     return { ok: true, latencyMs, statusCode: response.status, at };
   } catch (err) {
     const latencyMs = latency();
     const error = classify(err);
-    const detail = error === "timeout" ? `timeout after ${check.timeoutMs} ms` : `${error === "tls" ? "TLS" : "connection"} failed: ${message(err)}`;
+    const detail =
+      error === "timeout" ? `timeout after ${check.timeoutMs} ms` : `${error === "tls" ? "TLS" : "connection"} failed: ${message(err)}`;
     return { ok: false, latencyMs, error, detail, at };
   }
 }
@@ -105,7 +116,11 @@ function classify(err: unknown): CheckErrorClass {
  * Runs every check of every dashboard on its interval (on interval boundaries, so overlapping
  * cron invocations run a check at the same instants) until `end`, handing each result to `record`.
  */
-export async function runChecks(dashboards: DashboardDef[], end: number, record: (dashboard: string, check: CheckDef, run: CheckRun) => Promise<void>): Promise<void> {
+export async function runChecks(
+  dashboards: DashboardDef[],
+  end: number,
+  record: (dashboard: string, check: CheckDef, run: CheckRun) => Promise<void>,
+): Promise<void> {
   const loops = dashboards.flatMap((d) =>
     d.checks.map(async (check) => {
       const every = check.intervalSeconds * 1000;

@@ -137,7 +137,8 @@ function parseDashboards(raw: unknown): DashboardDef[] {
     if (seen.has(id)) throw new ConfigError(`DASHBOARDS: id "${id}" is listed twice`);
     seen.add(id);
     for (const key of Object.keys(entry)) {
-      if (!DASHBOARD_KEYS.has(key)) throw new ConfigError(`DASHBOARDS: dashboard "${id}": unknown key "${key}" (known: ${[...DASHBOARD_KEYS].join(", ")})`);
+      if (!DASHBOARD_KEYS.has(key))
+        throw new ConfigError(`DASHBOARDS: dashboard "${id}": unknown key "${key}" (known: ${[...DASHBOARD_KEYS].join(", ")})`);
     }
     if (simulate !== undefined && typeof simulate !== "boolean") {
       throw new ConfigError(`DASHBOARDS: dashboard "${id}": simulate must be true or false`);
@@ -150,7 +151,14 @@ function parseDashboards(raw: unknown): DashboardDef[] {
     } catch (err) {
       throw err instanceof Error ? new ConfigError(err.message) : err;
     }
-    return { id, name: typeof name === "string" && name ? name : id, simulate: simulate ?? true, seed: metrics === undefined, metrics: defs, checks: checkDefs };
+    return {
+      id,
+      name: typeof name === "string" && name ? name : id,
+      simulate: simulate ?? true,
+      seed: metrics === undefined,
+      metrics: defs,
+      checks: checkDefs,
+    };
   });
 }
 
@@ -167,9 +175,7 @@ function parseUpstash(env: Env): Config["upstash"] {
   const token = env.UPSTASH_REDIS_REST_TOKEN?.trim();
   if (!url && !token) return null;
   if (!url || !token) {
-    throw new ConfigError(
-      `Set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (only ${url ? "the URL" : "the token"} is set)`,
-    );
+    throw new ConfigError(`Set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (only ${url ? "the URL" : "the token"} is set)`);
   }
   let parsed: URL;
   try {
@@ -191,9 +197,7 @@ function parseKeyPrefix(env: Env): string {
   const raw = env.UPSTASH_KEY_PREFIX?.trim();
   if (!raw) return "rtd";
   if (!KEY_PREFIX_RE.test(raw) || raw.endsWith(":")) {
-    throw new ConfigError(
-      `UPSTASH_KEY_PREFIX must be 1-100 letters, digits or ":_.-" (not ending in ":"), got ${JSON.stringify(raw)}`,
-    );
+    throw new ConfigError(`UPSTASH_KEY_PREFIX must be 1-100 letters, digits or ":_.-" (not ending in ":"), got ${JSON.stringify(raw)}`);
   }
   return raw;
 }
@@ -234,5 +238,14 @@ function parseViewer(env: Env): Config["viewer"] {
 
 /** The definition of dashboard `id`; an object whose name is not configured gets the seed's five. */
 export function dashboardDef(config: Config, id: string | undefined): DashboardDef {
-  return config.dashboards.find((d) => d.id === id) ?? { id: id ?? "", name: id ?? "", simulate: false, seed: true, metrics: DEFAULT_METRICS.map((m) => ({ ...m })), checks: [] };
+  return (
+    config.dashboards.find((d) => d.id === id) ?? {
+      id: id ?? "",
+      name: id ?? "",
+      simulate: false,
+      seed: true,
+      metrics: DEFAULT_METRICS.map((m) => ({ ...m })),
+      checks: [],
+    }
+  );
 }

@@ -63,7 +63,8 @@ export function parseSample(dashboard: DashboardDef, item: unknown, retentionSec
   const fields = item as Record<string, unknown>;
   const byName = new Map(dashboard.metrics.map((d) => [d.name, d]));
   for (const key of Object.keys(fields)) {
-    if (key !== "timestamp" && !byName.has(key)) return { error: `${key}: not a metric of this dashboard (known: ${[...byName.keys()].join(", ")})` };
+    if (key !== "timestamp" && !byName.has(key))
+      return { error: `${key}: not a metric of this dashboard (known: ${[...byName.keys()].join(", ")})` };
   }
   const values: Record<string, number> = {};
   let carried = 0;
@@ -86,7 +87,12 @@ export function parseSample(dashboard: DashboardDef, item: unknown, retentionSec
 }
 
 /** Validates one sample or an array of them; the error names the offending field. */
-export function parseIngestBody(dashboard: DashboardDef, body: unknown, retentionSeconds: number, now: number): { samples: MetricUpdate[] } | { error: string } {
+export function parseIngestBody(
+  dashboard: DashboardDef,
+  body: unknown,
+  retentionSeconds: number,
+  now: number,
+): { samples: MetricUpdate[] } | { error: string } {
   const list = Array.isArray(body) ? body : [body];
   if (list.length === 0) return { error: "the body is an empty array; send one sample or up to 100" };
   if (list.length > MAX_SAMPLES_PER_REQUEST) {

@@ -10,13 +10,17 @@ const LINE_KEYS = new Set(["timestamp", "level", "message", "attributes"]);
 /** A flat object of at most 32 text/number/boolean values; else what is wrong with it. */
 export function checkAttributes(raw: unknown): Checked<Record<string, AttributeValue> | undefined> {
   if (raw === undefined) return { ok: undefined };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { error: "attributes: must be an object of text, number or boolean values" };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    return { error: "attributes: must be an object of text, number or boolean values" };
   const entries = Object.entries(raw);
-  if (entries.length > LOG_LIMITS.attributes) return { error: `attributes: ${entries.length} attributes; at most ${LOG_LIMITS.attributes}` };
+  if (entries.length > LOG_LIMITS.attributes)
+    return { error: `attributes: ${entries.length} attributes; at most ${LOG_LIMITS.attributes}` };
   for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > LOG_LIMITS.attributeKeyLength) return { error: `attributes: keys must be 1–${LOG_LIMITS.attributeKeyLength} characters` };
+    if (key.length === 0 || key.length > LOG_LIMITS.attributeKeyLength)
+      return { error: `attributes: keys must be 1–${LOG_LIMITS.attributeKeyLength} characters` };
     if (typeof value === "string") {
-      if (value.length > LOG_LIMITS.attributeValueLength) return { error: `attributes.${key}: text longer than ${LOG_LIMITS.attributeValueLength} characters` };
+      if (value.length > LOG_LIMITS.attributeValueLength)
+        return { error: `attributes.${key}: text longer than ${LOG_LIMITS.attributeValueLength} characters` };
     } else if (typeof value === "number") {
       if (!Number.isFinite(value)) return { error: `attributes.${key}: must be a finite number` };
     } else if (typeof value !== "boolean") {
@@ -39,10 +43,13 @@ export function checkMessage(message: unknown): string | null {
 
 /** One JSON log line: `{ timestamp?, level, message, attributes? }`. */
 export function parseLogLine(item: unknown, retentionSeconds: number, now: number): Checked<LogLine> {
-  if (typeof item !== "object" || item === null || Array.isArray(item)) return { error: 'line: must be an object like {"level": "info", "message": "…"}' };
+  if (typeof item !== "object" || item === null || Array.isArray(item))
+    return { error: 'line: must be an object like {"level": "info", "message": "…"}' };
   const line = item as Record<string, unknown>;
-  for (const key of Object.keys(line)) if (!LINE_KEYS.has(key)) return { error: `${key}: unknown field (known: ${[...LINE_KEYS].join(", ")})` };
-  if (!isLogLevel(line.level)) return { error: `level: must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(line.level) ?? "nothing"}` };
+  for (const key of Object.keys(line))
+    if (!LINE_KEYS.has(key)) return { error: `${key}: unknown field (known: ${[...LINE_KEYS].join(", ")})` };
+  if (!isLogLevel(line.level))
+    return { error: `level: must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(line.level) ?? "nothing"}` };
   const problem = checkMessage(line.message);
   if (problem) return { error: problem };
   const attributes = checkAttributes(line.attributes);
@@ -53,7 +60,12 @@ export function parseLogLine(item: unknown, retentionSeconds: number, now: numbe
 }
 
 /** The `log` payload, fields in wire order (no `attributes` when there are none). */
-export function toLogLine(level: LogLine["level"], message: string, attributes: Record<string, AttributeValue> | undefined, timeMs: number): LogLine {
+export function toLogLine(
+  level: LogLine["level"],
+  message: string,
+  attributes: Record<string, AttributeValue> | undefined,
+  timeMs: number,
+): LogLine {
   const timestamp = new Date(timeMs).toISOString();
   return attributes && Object.keys(attributes).length > 0 ? { level, message, attributes, timestamp } : { level, message, timestamp };
 }

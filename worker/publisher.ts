@@ -14,7 +14,7 @@ export async function runPublisher(env: Env, scheduledTime: number): Promise<voi
   const config = readConfig(env);
   const interval = config.publishIntervalMs;
   const end = scheduledTime + config.publishWindowSeconds * 1000;
-  for (let tick = Math.ceil(Date.now() / interval) * interval; tick < end; ) {
+  for (let tick = Math.ceil(Date.now() / interval) * interval; tick < end;) {
     await sleep(tick - Date.now());
     // Dashboards fed by real systems (`simulate = false`) never get a simulated value.
     await Promise.all(config.dashboards.filter((d) => d.simulate).map((d) => publishTick(env, config, d, tick)));

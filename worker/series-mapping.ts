@@ -180,8 +180,15 @@ export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opt
   for (const [metric, series] of perMetric) {
     const list = [...series.values()];
     if (list.length > 1 && !defsByName.get(metric)!.source?.aggregate) {
-      const names = list.slice(0, 3).map((b) => b.key).join(", ") + (list.length > 3 ? `, … (${list.length} in all)` : "");
-      refused.note(`metric "${metric}": ${list.length} series match (${names}); pick one with source.attributes or combine them with source.aggregate`, list[0]!.ref[0]!);
+      const names =
+        list
+          .slice(0, 3)
+          .map((b) => b.key)
+          .join(", ") + (list.length > 3 ? `, … (${list.length} in all)` : "");
+      refused.note(
+        `metric "${metric}": ${list.length} series match (${names}); pick one with source.attributes or combine them with source.aggregate`,
+        list[0]!.ref[0]!,
+      );
       continue;
     }
     for (const b of list) {

@@ -63,26 +63,40 @@ export function chooseStep(from: number, to: number, now: number, historyDays: n
 export type Parsed = { ok: SeriesRequest } | { error: string };
 
 /** Checks `from`, `to`, `step` and `metrics` against the dashboard; the error names the parameter. */
-export function parseSeriesQuery(query: Record<string, string | undefined>, dashboard: DashboardDef, now: number, historyDays: number): Parsed {
+export function parseSeriesQuery(
+  query: Record<string, string | undefined>,
+  dashboard: DashboardDef,
+  now: number,
+  historyDays: number,
+): Parsed {
   const time = (name: "from" | "to", fallback: number): number | string => {
     const raw = query[name];
     if (raw === undefined || raw === "") return fallback;
-    return parseTime(raw) ?? `${name}: ${JSON.stringify(raw.slice(0, 40))} is not a time; use ISO 8601 with a zone (2026-11-21T10:00:00Z) or epoch milliseconds`;
+    return (
+      parseTime(raw) ??
+      `${name}: ${JSON.stringify(raw.slice(0, 40))} is not a time; use ISO 8601 with a zone (2026-11-21T10:00:00Z) or epoch milliseconds`
+    );
   };
   const to = time("to", now);
   if (typeof to === "string") return { error: to };
   const from = time("from", to - DEFAULT_RANGE_MS);
   if (typeof from === "string") return { error: from };
   if (from > to) return { error: `from (${new Date(from).toISOString()}) is after to (${new Date(to).toISOString()})` };
-  if (to - from > SERIES_MAX_DAYS * DAY) return { error: `the range from–to is over ${SERIES_MAX_DAYS} days; ask for at most ${SERIES_MAX_DAYS} days at a time` };
+  if (to - from > SERIES_MAX_DAYS * DAY)
+    return { error: `the range from–to is over ${SERIES_MAX_DAYS} days; ask for at most ${SERIES_MAX_DAYS} days at a time` };
 
   const names = dashboard.metrics.map((m) => m.name);
   let metrics = names;
   if (query.metrics !== undefined) {
-    const asked = query.metrics.split(",").map((s) => s.trim()).filter(Boolean);
+    const asked = query.metrics
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = asked.filter((n) => !names.includes(n));
     if (asked.length === 0 || unknown.length > 0) {
-      return { error: `metrics: unknown metric ${(unknown.length ? unknown : [query.metrics]).map((n) => JSON.stringify(n)).join(", ")}; known: ${names.join(", ")}` };
+      return {
+        error: `metrics: unknown metric ${(unknown.length ? unknown : [query.metrics]).map((n) => JSON.stringify(n)).join(", ")}; known: ${names.join(", ")}`,
+      };
     }
     metrics = names.filter((n) => asked.includes(n));
   }
@@ -93,7 +107,8 @@ export function parseSeriesQuery(query: Record<string, string | undefined>, dash
   else if (Object.hasOwn(SERIES_STEPS, rawStep)) step = rawStep as SeriesStep;
   else return { error: `step: unknown step ${JSON.stringify(rawStep.slice(0, 20))}; use auto or one of ${STEP_NAMES.join(", ")}` };
   const points = pointsFor(from, to, SERIES_STEPS[step]);
-  if (points > MAX_POINTS) return { error: `step: ${step} over this range gives ${points} points; at most ${MAX_POINTS}: use a coarser step or auto` };
+  if (points > MAX_POINTS)
+    return { error: `step: ${step} over this range gives ${points} points; at most ${MAX_POINTS}: use a coarser step or auto` };
   return { ok: { from, to, step, metrics } };
 }
 
@@ -157,7 +172,11 @@ export function mountSeries(app: Hono<AppEnv>): void {
         if (!result.complete) cacheControl = "no-store";
         else if (key) {
           // Awaited rather than waitUntil: a few ms once per old range, and the next request hits.
-          const headers = { "Content-Type": "application/json; charset=utf-8", ETag: etag, "Cache-Control": `public, max-age=${LONG_MAX_AGE}` };
+          const headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            ETag: etag,
+            "Cache-Control": `public, max-age=${LONG_MAX_AGE}`,
+          };
           await caches.default.put(key, new Response(json, { headers }));
         }
       }

@@ -32,7 +32,14 @@ export function simulateLogs(seed: string, dashboard: DashboardDef, tMs: number,
     const route = ROUTES[ri % ROUTES.length]!;
     if (trouble && i === 0) {
       const level = trouble === "critical" ? "error" : "warn";
-      lines.push(toLogLine(level, `${culprit} is ${trouble}: ${route} slowed to ${400 + (ri % 2000)} ms`, { route, status: trouble === "critical" ? 503 : 200 }, t * 1000));
+      lines.push(
+        toLogLine(
+          level,
+          `${culprit} is ${trouble}: ${route} slowed to ${400 + (ri % 2000)} ms`,
+          { route, status: trouble === "critical" ? 503 : 200 },
+          t * 1000,
+        ),
+      );
     } else {
       const [level, text] = CALM[ri % CALM.length]!;
       lines.push(toLogLine(level, text(ri >>> 3, route), { route, instance: `web-${ri % 4}` }, t * 1000));

@@ -20,7 +20,7 @@ export function simulate(seed: string, dashboard: DashboardDef, tMs: number): Me
 function simulateMetric(s: number, def: MetricDef, t: number): number {
   const { base, amp, excursion } = shapeOf(def);
   const noise = (period: number, salt: number) => smoothNoise(s ^ salt, t / period);
-  const value = base + amp * (0.6 * noise(180, 0x11) + 0.3 * noise(20, 0x12) + 0.1 * noise(3, 0x13)) + excursion * spike(s, t) / 55;
+  const value = base + amp * (0.6 * noise(180, 0x11) + 0.3 * noise(20, 0x12) + 0.1 * noise(3, 0x13)) + (excursion * spike(s, t)) / 55;
   return clamp(value, def.min ?? -Infinity, def.max ?? Infinity);
 }
 

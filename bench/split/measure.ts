@@ -53,7 +53,13 @@ export interface Window {
   perEvent?: EventDelivery[];
 }
 
-export async function measure(base: string, n: number, seconds: number, pids: Record<string, number>, options: { timeline?: boolean } = {}): Promise<Window> {
+export async function measure(
+  base: string,
+  n: number,
+  seconds: number,
+  pids: Record<string, number>,
+  options: { timeline?: boolean } = {},
+): Promise<Window> {
   const viewers = await openViewers(`${base}/api/dashboards/${DASHBOARD}/events?history=0`, n, { mode: "parse" });
   await sleep(2000);
   const load0 = loadavg()[0]!;
@@ -99,7 +105,7 @@ export async function measure(base: string, n: number, seconds: number, pids: Re
     // The sample's timestamp is taken just before the request is sent.
     for (const sent of [p.at, p.at - 1, p.at - 2]) {
       const e = events.get(sent);
-      if (e && e.postMs === null) (e.postMs = p.ms);
+      if (e && e.postMs === null) e.postMs = p.ms;
     }
   }
   const slowestEvents = [...events.values()].sort((a, b) => b.worst - a.worst).slice(0, 5);
@@ -113,7 +119,9 @@ export async function measure(base: string, n: number, seconds: number, pids: Re
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: deliveries ? latencies.reduce((a, b) => Math.max(a, b), -Infinity) : NaN, // no spread: 600,000 values in a soak
-    cpuMicrosPerDelivery: Object.fromEntries(Object.keys(pids).map((k) => [k, deliveries ? Math.round(((cpu1[k]! - cpu0[k]!) * 1000) / deliveries) : NaN])),
+    cpuMicrosPerDelivery: Object.fromEntries(
+      Object.keys(pids).map((k) => [k, deliveries ? Math.round(((cpu1[k]! - cpu0[k]!) * 1000) / deliveries) : NaN]),
+    ),
     generatorMicrosPerDelivery: deliveries ? Math.round((self.user + self.system) / deliveries) : NaN,
     longestSilenceMs,
     slowestEvents,

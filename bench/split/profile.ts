@@ -29,16 +29,28 @@ try {
   const publisher = startPublisher(`${stack.url}/api/dashboards/${DASHBOARD}/metrics`, INGEST_TOKEN, rate);
   // Asynchronously: the viewers and the publisher share this event loop.
   const target = which === "edge" ? stack.edge.workerd : stack.object.workerd;
-  const perf = promisify(execFile)("perf", ["record", "-g", "-F", "999", "-o", `/tmp/${which}.perf`, "-p", String(target), "--", "sleep", String(seconds)]).catch(
-    (err: Error) => console.error(`perf not recorded: ${err.message}`),
-  );
+  const perf = promisify(execFile)("perf", [
+    "record",
+    "-g",
+    "-F",
+    "999",
+    "-o",
+    `/tmp/${which}.perf`,
+    "-p",
+    String(target),
+    "--",
+    "sleep",
+    String(seconds),
+  ]).catch((err: Error) => console.error(`perf not recorded: ${err.message}`));
   await sleep(seconds * 1000);
   await publisher.stop();
   await perf;
   await sleep(1500);
   const d = counted() - e0;
   const per = async (pid: number, c0: number) => ((((await cpuMs(pid)) - c0) * 1000) / d).toFixed(1);
-  console.log(`1,000 viewers, ${rate} events/s, ${seconds} s, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}: ${d} deliveries; CPU per delivery: object ${await per(stack.object.workerd, o0)} µs, Worker ${await per(stack.edge.workerd, w0)} µs`);
+  console.log(
+    `1,000 viewers, ${rate} events/s, ${seconds} s, load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}: ${d} deliveries; CPU per delivery: object ${await per(stack.object.workerd, o0)} µs, Worker ${await per(stack.edge.workerd, w0)} µs`,
+  );
   for (const v of viewers) v.close();
 } finally {
   await stack.stop();

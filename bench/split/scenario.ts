@@ -24,7 +24,12 @@ const SETUPS = [
   `split, ${SPLIT_RELAYS} relays (inspector off)`,
 ] as const;
 
-export async function runSplitScenario(quick: boolean, log: (m: string) => void, viewerCounts = [1000, 5000], only?: string): Promise<SplitResults> {
+export async function runSplitScenario(
+  quick: boolean,
+  log: (m: string) => void,
+  viewerCounts = [1000, 5000],
+  only?: string,
+): Promise<SplitResults> {
   const seconds = quick ? 10 : 60;
   const runs: SplitResults["runs"] = [];
   for (const setup of SETUPS.filter((s) => !only || s.includes(only))) {
@@ -53,7 +58,9 @@ export async function runSplitScenario(quick: boolean, log: (m: string) => void,
   return { seconds, runs };
 }
 
-async function startSetup(setup: (typeof SETUPS)[number]): Promise<{ url: string; pids: Record<string, number>; stop(): Promise<void>; logTail?: () => string }> {
+async function startSetup(
+  setup: (typeof SETUPS)[number],
+): Promise<{ url: string; pids: Record<string, number>; stop(): Promise<void>; logTail?: () => string }> {
   if (setup === "node baseline") {
     const proc = spawn(process.execPath, ["bench/baseline-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
     const url = await new Promise<string>((resolve) => proc.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
@@ -82,7 +89,12 @@ export function splitRows(r: SplitResults): string[][] {
         continue;
       }
       const cpu = w.cpuMicrosPerDelivery;
-      const serverText = "object" in cpu ? Object.entries(cpu).map(([k, v]) => `${k === "worker" ? "Worker" : k} ${v} µs`).join(", ") : `${cpu.server} µs (one process)`;
+      const serverText =
+        "object" in cpu
+          ? Object.entries(cpu)
+              .map(([k, v]) => `${k === "worker" ? "Worker" : k} ${v} µs`)
+              .join(", ")
+          : `${cpu.server} µs (one process)`;
       const cpuText = w.generatorMicrosPerDelivery === undefined ? serverText : `${serverText}; viewers ${w.generatorMicrosPerDelivery} µs`;
       rows.push([
         setup,

@@ -12,7 +12,8 @@
 import { unstable_startWorker } from "wrangler";
 
 const [role, port, registry, persist, inspector, varsJson] = process.argv.slice(2);
-if (!role || !port || !registry || !persist || !inspector || !varsJson) throw new Error("usage: serve.ts <role> <port> <registry> <persist> <inspector port|off> <vars JSON>");
+if (!role || !port || !registry || !persist || !inspector || !varsJson)
+  throw new Error("usage: serve.ts <role> <port> <registry> <persist> <inspector port|off> <vars JSON>");
 const vars = JSON.parse(varsJson) as Record<string, string>;
 
 const RELAYS_SCRIPT = "realtime-dashboard-relays";
@@ -29,7 +30,11 @@ const objectBindings: Record<string, Record<string, unknown>> = {
 if (!(role in objectBindings)) throw new Error(`unknown role ${role}`);
 
 const worker = await unstable_startWorker({
-  config: role.startsWith("probe") ? "bench/split/probe/wrangler.toml" : role.startsWith("edge") ? "bench/split/edge.wrangler.toml" : "wrangler.toml",
+  config: role.startsWith("probe")
+    ? "bench/split/probe/wrangler.toml"
+    : role.startsWith("edge")
+      ? "bench/split/edge.wrangler.toml"
+      : "wrangler.toml",
   ...(role === "relays" ? { name: RELAYS_SCRIPT } : role === "probe-edge" ? { name: "rtd-probe-edge" } : {}),
   bindings: {
     ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text", value: v }])),

@@ -28,7 +28,11 @@ export async function runSoak(seconds: number, setup: SoakSetup, log: (m: string
     pids = { server: (await stack.workerdPids()).worker };
     stop = () => stack.stop();
   } else {
-    const stack = await SplitStack.start({ inspector: setup === "split-inspector", heartbeatSeconds: 15, relays: setup === "split-relays" ? SPLIT_RELAYS : 0 });
+    const stack = await SplitStack.start({
+      inspector: setup === "split-inspector",
+      heartbeatSeconds: 15,
+      relays: setup === "split-relays" ? SPLIT_RELAYS : 0,
+    });
     url = stack.url;
     pids = stack.pids;
     stop = () => stack.stop();
@@ -49,9 +53,15 @@ export function soakSummary(r: SoakResult): string {
     `  p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms; delivered ${r.deliveries}/${r.expected}`,
     `  longest silence on one viewer ${r.longestSilenceMs} ms (target ≤ 1500: ${r.targets.longestSilenceWithin1500ms ? "met" : "not met"})`,
     `  slowest event's worst delivery ${r.slowestEvents[0]?.worst} ms (target ≤ 2 × p99 = ${2 * r.p99}: ${r.targets.worstEventWithin2xP99 ? "met" : "not met"})`,
-    `  CPU per delivery: ${Object.entries(r.cpuMicrosPerDelivery).map(([k, v]) => `${k} ${v} µs`).join(", ")}, viewers ${r.generatorMicrosPerDelivery} µs; generator lag p99 ${r.generatorLagMs.p99} ms, max ${r.generatorLagMs.max} ms`,
+    `  CPU per delivery: ${Object.entries(r.cpuMicrosPerDelivery)
+      .map(([k, v]) => `${k} ${v} µs`)
+      .join(
+        ", ",
+      )}, viewers ${r.generatorMicrosPerDelivery} µs; generator lag p99 ${r.generatorLagMs.p99} ms, max ${r.generatorLagMs.max} ms`,
     "  slowest events (sent, first → worst delivery, ingest round trip):",
-    ...r.slowestEvents.map((e) => `    ${new Date(e.sent).toISOString()}  ${e.first} → ${e.worst} ms  (${e.reached} viewers, POST ${e.postMs ?? "?"} ms)`),
+    ...r.slowestEvents.map(
+      (e) => `    ${new Date(e.sent).toISOString()}  ${e.first} → ${e.worst} ms  (${e.reached} viewers, POST ${e.postMs ?? "?"} ms)`,
+    ),
   ];
   return lines.join("\n");
 }

@@ -33,7 +33,14 @@ export class SplitStack {
   private readonly bridge: { close(): Promise<void> };
   private readonly dir: string;
 
-  private constructor(redis: Redis, bridge: { close(): Promise<void> }, dir: string, object: Session, edge: Session, relays: Session | null) {
+  private constructor(
+    redis: Redis,
+    bridge: { close(): Promise<void> },
+    dir: string,
+    object: Session,
+    edge: Session,
+    relays: Session | null,
+  ) {
     this.redis = redis;
     this.bridge = bridge;
     this.dir = dir;
@@ -53,7 +60,17 @@ export class SplitStack {
    * @param relays viewers go to this many relay objects, served by a third session (0: every
    *   viewer's stream comes from the dashboard's object, as without RELAYS_PER_DASHBOARD).
    */
-  static async start({ inspector, heartbeatSeconds = 5, relays = 0, eventLog = "upstash" }: { inspector: boolean; heartbeatSeconds?: number; relays?: number; eventLog?: "upstash" | "sqlite" }): Promise<SplitStack> {
+  static async start({
+    inspector,
+    heartbeatSeconds = 5,
+    relays = 0,
+    eventLog = "upstash",
+  }: {
+    inspector: boolean;
+    heartbeatSeconds?: number;
+    relays?: number;
+    eventLog?: "upstash" | "sqlite";
+  }): Promise<SplitStack> {
     const redis = await Redis.start();
     const bridge = await spawnBridge(redis.port);
     const dir = await mkdtemp(join(tmpdir(), "rtd-split-"));
@@ -104,13 +121,24 @@ const READY = { path: "/api/dashboards", text: DASHBOARD };
 export type Role = "object" | "edge" | "object+relays" | "edge+relays" | "relays" | "probe-object" | "probe-edge";
 
 /** Starts one session (bench/split/serve.ts); `ready` tells its entry socket from the others. */
-export async function launch(role: Role, dir: string, inspector: boolean, vars: string, launched: ChildProcess[], ready = READY): Promise<Session> {
+export async function launch(
+  role: Role,
+  dir: string,
+  inspector: boolean,
+  vars: string,
+  launched: ChildProcess[],
+  ready = READY,
+): Promise<Session> {
   const inspectorArg = inspector ? String(await freePort()) : "off";
-  const launcher = spawn(process.execPath, ["bench/split/serve.ts", role, String(await freePort()), join(dir, "registry"), join(dir, role), inspectorArg, vars], {
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
-  });
+  const launcher = spawn(
+    process.execPath,
+    ["bench/split/serve.ts", role, String(await freePort()), join(dir, "registry"), join(dir, role), inspectorArg, vars],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+    },
+  );
   launched.push(launcher);
   let log = "";
   launcher.stderr!.on("data", (d: Buffer) => (log = (log + d).slice(-4000)));
@@ -129,10 +157,13 @@ async function userWorkerd(launcherPid: number): Promise<number> {
   // With the inspector on, wrangler may still be restarting it just after `ready`: look again.
   for (let attempt = 0; attempt < 50; attempt++) {
     const { stdout } = await exec("ps", ["-eo", "pid=,ppid=,args="], { maxBuffer: 16 << 20 });
-    const rows = stdout.trim().split("\n").map((l) => {
-      const [pid, ppid, ...args] = l.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), args: args.join(" ") };
-    });
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [pid, ppid, ...args] = l.trim().split(/\s+/);
+        return { pid: Number(pid), ppid: Number(ppid), args: args.join(" ") };
+      });
     const found = rows.find((r) => r.ppid === launcherPid && /\/workerd serve /.test(r.args) && r.args.includes("--debug-port"));
     if (found) return found.pid;
     await new Promise((r) => setTimeout(r, 200));

@@ -58,7 +58,12 @@ beforeAll(async () => {
   for (const r of [startedPages, launched]) if (r.status === "rejected") throw r.reason;
   proxy = await startTcpProxy(pages.port);
   // Some history, so the charts have something to fill from on load.
-  await until(async () => (await stats(worker.url, "demo")).eventsPublished, (n) => n >= 8, 30_000, "events published on demo");
+  await until(
+    async () => (await stats(worker.url, "demo")).eventsPublished,
+    (n) => n >= 8,
+    30_000,
+    "events published on demo",
+  );
 }, 150_000);
 
 afterAll(async () => {
@@ -153,7 +158,9 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
       document.getAnimations().flatMap((a) => (a.effect as KeyframeEffect).getKeyframes().flatMap((k) => Object.keys(k))),
     );
     expect(animated.length).toBeGreaterThan(0);
-    expect(new Set(animated.filter((p) => !["offset", "easing", "composite", "computedOffset"].includes(p)))).toEqual(new Set(["transform", "opacity"]));
+    expect(new Set(animated.filter((p) => !["offset", "easing", "composite", "computedOffset"].includes(p)))).toEqual(
+      new Set(["transform", "opacity"]),
+    );
   });
 
   it("shows reconnecting when the server drops the stream, resumes with Last-Event-ID, and misses nothing", async () => {
@@ -200,12 +207,16 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
       reached.push(
         await page.evaluate(() => {
           const el = document.activeElement as HTMLInputElement | null;
-          return el ? `${el.tagName.toLowerCase()}${el.type ? `:${el.type}` : ""}${el.name ? `[${el.name}]` : ""} ${el.closest("label")?.textContent?.trim() ?? el.textContent?.trim()}` : "";
+          return el
+            ? `${el.tagName.toLowerCase()}${el.type ? `:${el.type}` : ""}${el.name ? `[${el.name}]` : ""} ${el.closest("label")?.textContent?.trim() ?? el.textContent?.trim()}`
+            : "";
         }),
       );
     }
     const kinds = [...new Set(reached)].map((r) => r.split(" ")[0]);
-    expect(kinds).toEqual(expect.arrayContaining(["select:select-one[dashboard]", "button:button", "input:checkbox", "input:radio[window]"]));
+    expect(kinds).toEqual(
+      expect.arrayContaining(["select:select-one[dashboard]", "button:button", "input:checkbox", "input:radio[window]"]),
+    );
     expect(kinds.filter((k) => k === "input:checkbox")).toHaveLength(5); // one per metric
 
     await page.getByRole("button", { name: "Pause" }).focus();
@@ -220,7 +231,9 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
     await waitForState(page, "live", 10_000);
     const resumed = proxy.requests.slice(requestsBefore).find((r) => r.startsWith("GET /api/dashboards/demo/events"));
     expect(resumed?.split(" ")[1]).toContain(`lastEventId=${lastBeforePause}`);
-    await expect.poll(async () => (await debug(page)).ids.indexOf(lastBeforePause), { timeout: 5000 }).toBeLessThan((await debug(page)).ids.length - 2);
+    await expect
+      .poll(async () => (await debug(page)).ids.indexOf(lastBeforePause), { timeout: 5000 })
+      .toBeLessThan((await debug(page)).ids.length - 2);
     await expectContiguous(page);
   });
 
@@ -234,7 +247,10 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
     // Right after a simulated sample, so ours has most of a second before the simulator's
     // next one (calm: it resolves the alert) arrives.
     const events = Number((await page.getByTestId("event-count").textContent())!.replace(/\D/g, ""));
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="event-count"]')!.textContent!.replace(/\D/g, "")) > n, events);
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid="event-count"]')!.textContent!.replace(/\D/g, "")) > n,
+      events,
+    );
     // A calm sample first, so the simulator's own alert state cannot hide the one we want.
     const response = await ingest([
       { cpu: 20, memory: 50, rps: 900, activeConnections: 80, errorRate: 0.5 },
@@ -265,7 +281,11 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
     const resolved = page.locator('.alert[data-level="resolved"]').filter({ hasText: "CPU" }).first();
     await resolved.waitFor({ timeout: 5000 });
     expect(await resolved.locator(".badge").textContent()).toBe("Resolved");
-    await expect.poll(async () => ((await page.locator(".critical-banner").count()) ? await page.locator(".critical-banner").textContent() : ""), { timeout: 5000 }).not.toContain("97.5");
+    await expect
+      .poll(async () => ((await page.locator(".critical-banner").count()) ? await page.locator(".critical-banner").textContent() : ""), {
+        timeout: 5000,
+      })
+      .not.toContain("97.5");
   });
 
   it("a wider window refills the charts from history at once; a narrower one only zooms", async () => {
@@ -307,7 +327,12 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
     expect(opened[1]).not.toMatch(/^last-event-id:/im);
     await page.waitForFunction(() => Number(document.querySelector(".chart")?.getAttribute("data-points")) >= 8, null, { timeout: 2000 });
     // Its own four metrics, not the five of the dashboard before.
-    expect(await page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-metric")))).toEqual(["orders_per_min", "p95_latency_ms", "payment_success_ratio", "queue_depth"]);
+    expect(await page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-metric")))).toEqual([
+      "orders_per_min",
+      "p95_latency_ms",
+      "payment_success_ratio",
+      "queue_depth",
+    ]);
 
     // Back goes back to the previous dashboard.
     await page.goBack();
@@ -559,7 +584,9 @@ describe("viewer tickets (VIEWER_SECRET and VIEWER_TOKEN set, 4 s tickets), on a
     // The browser's own retry, same URL and old ticket: refused (401, fatal). Then a fresh
     // ticket, and the composable's reconnect with it and ?lastEventId=.
     const after = proxy3.requests.slice(requestsBefore);
-    const kinds = after.map((r) => (r.startsWith("POST /api/tickets") ? "ticket" : r.startsWith("GET /api/dashboards/demo/events") ? "stream" : "other"));
+    const kinds = after.map((r) =>
+      r.startsWith("POST /api/tickets") ? "ticket" : r.startsWith("GET /api/dashboards/demo/events") ? "stream" : "other",
+    );
     expect(kinds.filter((k) => k !== "other")).toEqual(["stream", "ticket", "stream"]);
     const [retried, resumed] = streamRequests(proxy3, "demo", requestsBefore);
     expect(retried!.split(" ")[1]).toBe(oldUrl);
@@ -594,7 +621,9 @@ describe("viewer tickets (VIEWER_SECRET and VIEWER_TOKEN set, 4 s tickets), on a
     await tab.getByLabel("Viewer token", { exact: true }).press("Enter");
     await waitForState(tab, "live", 15_000);
     // The simulated minutes so far are in the rollups: the first chart has buckets.
-    await expect.poll(() => tab.locator(".chart.history").first().getAttribute("data-points").then(Number), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => tab.locator(".chart.history").first().getAttribute("data-points").then(Number), { timeout: 15_000 })
+      .toBeGreaterThan(0);
     expect(answers.at(-1)).toBe(200);
     await tab.close();
   });

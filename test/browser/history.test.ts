@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevStack, type Browser, type DevStack, type Server } from "./stack.ts";
 
 const INGEST_TOKEN = "browser-test-ingest-token-history-0123456789";
-const DASHBOARD = { id: "hist", name: "History", simulate: false, metrics: [{ name: "load", label: "Load", unit: "%", decimals: 1, min: 0, max: 100, warning: 70, critical: 90 }] };
+const DASHBOARD = {
+  id: "hist",
+  name: "History",
+  simulate: false,
+  metrics: [{ name: "load", label: "Load", unit: "%", decimals: 1, min: 0, max: 100, warning: 70, critical: 90 }],
+};
 const DAY_MS = 86_400_000;
 const SEED_EVERY_MS = 150_000;
 
@@ -76,13 +81,16 @@ describe("history windows", () => {
       const w = window as unknown as { renders: number };
       w.renders = 0;
       new MutationObserver((records) => {
-        if (records.some((r) => (r.target instanceof Element ? r.target : r.target.parentElement)?.closest('[data-testid="event-count"]'))) w.renders++;
+        if (records.some((r) => (r.target instanceof Element ? r.target : r.target.parentElement)?.closest('[data-testid="event-count"]')))
+          w.renders++;
       }).observe(document, { subtree: true, childList: true, characterData: true });
     });
     await tab.goto(`${vite.url}/?dashboard=hist&window=1440`);
     const count = async () => Number((await tab.locator('[data-testid="event-count"]').textContent())!.replace(/\D/g, ""));
     await expect.poll(count, { timeout: 20_000 }).toBe(replayed);
-    await expect.poll(() => tab.locator('.chart.history[data-metric="load"]').getAttribute("data-banded").then(Number), { timeout: 10_000 }).toBeGreaterThan(250);
+    await expect
+      .poll(() => tab.locator('.chart.history[data-metric="load"]').getAttribute("data-banded").then(Number), { timeout: 10_000 })
+      .toBeGreaterThan(250);
     expect(await tab.locator('.card[data-metric="load"] .num').textContent()).toBe("55.0");
     const renders = await tab.evaluate(() => (window as unknown as { renders: number }).renders);
     expect(renders).toBeLessThan(replayed / 4);

@@ -114,7 +114,9 @@ describe("a dashboard with its own metrics (checkout-api)", () => {
   it("keeps a card's value when a sample does not carry its metric, and charts only what was reported", async () => {
     // 21 is past critical (20) by less than the hysteresis (2): still critical, on the page as on the server.
     await ingest("checkout-api", { orders_per_min: 21 });
-    await page.waitForFunction(() => document.querySelector('.card[data-metric="orders_per_min"] .num')?.textContent === "21", null, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('.card[data-metric="orders_per_min"] .num')?.textContent === "21", null, {
+      timeout: 5000,
+    });
     expect(await card("orders_per_min").getAttribute("data-level")).toBe("critical");
     expect(await card("p95_latency_ms").locator(".num").textContent()).toBe("120");
     expect(await card("payment_success_ratio").locator(".num").textContent()).toBe("99.50");
@@ -173,7 +175,9 @@ describe("a dashboard with its own metrics (checkout-api)", () => {
     await page.getByRole("checkbox", { name: "Orders/min" }).check();
     await expect.poll(() => new URL(page.url()).searchParams.get("metrics")).toBe("orders_per_min,queue_depth");
     expect(await texts(".card h2")).toEqual(["Orders/min", "Queue depth"]);
-    await expect.poll(async () => (await streamUrls()).at(-1)).toBe("/api/dashboards/checkout-api/events?history=300&metrics=orders_per_min%2Cqueue_depth");
+    await expect
+      .poll(async () => (await streamUrls()).at(-1))
+      .toBe("/api/dashboards/checkout-api/events?history=300&metrics=orders_per_min%2Cqueue_depth");
 
     await page.selectOption('select[name="dashboard"]', "edge-cache");
     await expect.poll(() => page.locator(".card").count()).toBe(5);
@@ -182,7 +186,12 @@ describe("a dashboard with its own metrics (checkout-api)", () => {
 });
 
 describe("a dashboard with twelve metrics", () => {
-  const boxes = () => page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getBoundingClientRect()).map((r) => ({ x: Math.round(r.x), y: Math.round(r.y), w: Math.round(r.width) })));
+  const boxes = () =>
+    page
+      .locator(".card")
+      .evaluateAll((cards) =>
+        cards.map((c) => c.getBoundingClientRect()).map((r) => ({ x: Math.round(r.x), y: Math.round(r.y), w: Math.round(r.width) })),
+      );
 
   it("lays its cards out in rows on a desktop and two columns on a phone, never wider than the screen", async () => {
     await ingest("twelve", Object.fromEntries(TWELVE.map((m, i) => [m.name, 10 + i * 7])));
@@ -195,7 +204,9 @@ describe("a dashboard with twelve metrics", () => {
     expect(rows.size).toBe(2); // 6 + 6
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     // Colours by position: the twelve chips have twelve different ones.
-    const chipColours = await page.locator(".chip span").evaluateAll((spans) => spans.map((s) => getComputedStyle(s, "::before").backgroundColor));
+    const chipColours = await page
+      .locator(".chip span")
+      .evaluateAll((spans) => spans.map((s) => getComputedStyle(s, "::before").backgroundColor));
     expect(new Set(chipColours).size).toBe(12);
 
     await page.setViewportSize({ width: 390, height: 844 });

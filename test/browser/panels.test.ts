@@ -40,7 +40,11 @@ beforeAll(async () => {
     },
     { id: "quiet", name: "Quiet", simulate: false, metrics: METRICS },
   ];
-  stack = await startDevStack("panels", { INGEST_TOKEN, DASHBOARDS: JSON.stringify(dashboards), PUBLISH_WINDOW_SECONDS: "1" }, { colorScheme: "light", viewport: { width: 1280, height: 900 } });
+  stack = await startDevStack(
+    "panels",
+    { INGEST_TOKEN, DASHBOARDS: JSON.stringify(dashboards), PUBLISH_WINDOW_SECONDS: "1" },
+    { colorScheme: "light", viewport: { width: 1280, height: 900 } },
+  );
   ({ worker, vite, browser } = stack);
 }, 150_000);
 
@@ -75,7 +79,11 @@ async function pushLogs(lines: Line[]): Promise<string[]> {
 }
 
 const CYCLE: LogLevel[] = ["info", "info", "warn", "error", "debug"];
-const lineNo = (i: number): Line => ({ level: CYCLE[i % CYCLE.length]!, message: `line ${i}: request served`, attributes: { i, route: i % 2 ? "/pay" : "/cart" } });
+const lineNo = (i: number): Line => ({
+  level: CYCLE[i % CYCLE.length]!,
+  message: `line ${i}: request served`,
+  attributes: { i, route: i % 2 ? "/pay" : "/cart" },
+});
 const LINES = Array.from({ length: 1500 }, (_, i) => lineNo(i));
 const rank = (l: LogLevel) => LOG_LEVELS.indexOf(l);
 /** Lines of LINES the page gets at a minimum level, and that a text filter keeps. */
@@ -108,7 +116,11 @@ describe("panels appear only where there is something to show", () => {
 
   it("a dashboard with a check shows it at once (its last state from …/checks), and no log panel before a line", async () => {
     await runChecksOnce();
-    await expect.poll(async () => ((await (await fetch(`${worker.url}/api/dashboards/ops/checks`)).json()) as { status: string }[])[0]?.status, { timeout: 15_000 }).toBe("up");
+    await expect
+      .poll(async () => ((await (await fetch(`${worker.url}/api/dashboards/ops/checks`)).json()) as { status: string }[])[0]?.status, {
+        timeout: 15_000,
+      })
+      .toBe("up");
     await page.selectOption('select[name="dashboard"]', "ops");
     const check = page.locator('.check[data-check="api"]');
     await check.waitFor({ timeout: 10_000 });
@@ -128,7 +140,9 @@ describe("the log panel", () => {
   it("shows lines as they arrive, with level classes, timestamps and at most its cap of rows", async () => {
     for (let i = 0; i < LINES.length; i += 500) lastIds = await pushLogs(LINES.slice(i, i + 500));
     await page.locator(".logs").waitFor({ timeout: 10_000 });
-    await expect.poll(() => page.locator(".logs .panel-head .muted").textContent(), { timeout: 10_000 }).toBe(`newest ${LOG_ROWS} of ${expected("info").toLocaleString("en-US")} matching`);
+    await expect
+      .poll(() => page.locator(".logs .panel-head .muted").textContent(), { timeout: 10_000 })
+      .toBe(`newest ${LOG_ROWS} of ${expected("info").toLocaleString("en-US")} matching`);
     expect(await rows().count()).toBe(LOG_ROWS);
     expect(await rowLevels()).toEqual(["error", "info", "warn"]); // debug is below the stream's default
     expect(await page.locator(".log-row.log-error").count()).toBeGreaterThan(0);
@@ -223,7 +237,10 @@ describe("the log panel", () => {
     // One line high, like any other row.
     const height = await row.locator(".log-line").evaluate((el) => el.getBoundingClientRect().height);
     await page.fill('input[name="log-text"]', "line 1498");
-    const normal = await rows().first().locator(".log-line").evaluate((el) => el.getBoundingClientRect().height);
+    const normal = await rows()
+      .first()
+      .locator(".log-line")
+      .evaluate((el) => el.getBoundingClientRect().height);
     expect(Math.abs(height - normal)).toBeLessThan(1);
 
     await page.fill('input[name="log-text"]', "boom");
@@ -282,7 +299,10 @@ describe("layout", () => {
     await page.emulateMedia({ colorScheme: "dark" });
     await expect.poll(panelBackground).not.toBe(light);
     expect(await panelBackground()).toBe("rgb(18, 24, 33)"); // --panel, dark
-    const text = await rows().last().locator(".log-message").evaluate((el) => getComputedStyle(el).color);
+    const text = await rows()
+      .last()
+      .locator(".log-message")
+      .evaluate((el) => getComputedStyle(el).color);
     expect(text).toBe("rgb(227, 233, 241)"); // --text, dark
     await shot("panels-390-dark");
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -17,7 +17,6 @@ const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const VITE = join(ROOT, "node_modules/vite/bin/vite.js");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
@@ -126,7 +125,9 @@ export async function startWorker(registry: string, vars: Record<string, string>
 /** Builds the client into `outDir` (the same build `npm run build:web` makes). */
 export async function buildWeb(outDir: string): Promise<void> {
   // NODE_ENV=test (vitest's) would give Vue's development build, warnings and all, not what Pages serves.
-  const proc = startProcess("vite build", VITE, ["build", "--config", "web/vite.config.ts", "--outDir", outDir, "--emptyOutDir"], { env: { NODE_ENV: "production" } });
+  const proc = startProcess("vite build", VITE, ["build", "--config", "web/vite.config.ts", "--outDir", outDir, "--emptyOutDir"], {
+    env: { NODE_ENV: "production" },
+  });
   const code = await new Promise<number | null>((resolve) => proc.child.once("exit", resolve));
   if (code !== 0) throw new Error(`vite build failed (${code}):\n${proc.output().slice(-4000)}`);
 }
@@ -139,7 +140,19 @@ export async function startPages(registry: string, dir: string): Promise<Server>
   const proc = startProcess(
     "wrangler pages dev",
     WRANGLER,
-    ["pages", "dev", dir, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist],
+    [
+      "pages",
+      "dev",
+      dir,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      persist,
+    ],
     { cwd: join(ROOT, "web"), env: { WRANGLER_REGISTRY_PATH: registry } },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -258,7 +271,9 @@ export interface Browser {
 }
 
 /** Debian's Chromium, headless, with a new empty profile. */
-export async function launchBrowser(options: { colorScheme?: "dark" | "light"; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {}): Promise<Browser> {
+export async function launchBrowser(
+  options: { colorScheme?: "dark" | "light"; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {},
+): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`the browser tests need Chromium at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
   }
@@ -266,7 +281,15 @@ export async function launchBrowser(options: { colorScheme?: "dark" | "light"; v
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
     viewport: options.viewport ?? { width: 1366, height: 900 },
     deviceScaleFactor: options.deviceScaleFactor ?? 1,
     colorScheme: options.colorScheme ?? "dark",
@@ -300,7 +323,11 @@ export interface DevStack {
   stop: () => Promise<void>;
 }
 
-export async function startDevStack(name: string, vars: Record<string, string>, browserOptions?: Parameters<typeof launchBrowser>[0]): Promise<DevStack> {
+export async function startDevStack(
+  name: string,
+  vars: Record<string, string>,
+  browserOptions?: Parameters<typeof launchBrowser>[0],
+): Promise<DevStack> {
   const registry = await tempDir(`rtd-browser-${name}-registry-`);
   const started: Partial<DevStack> = {};
   const stop = async () => {

@@ -29,7 +29,12 @@ beforeAll(async () => {
   });
   const launched = launchBrowser();
   try {
-    await until(async () => dev.output(), (out) => out.includes("Dashboard:") || dev.child.exitCode !== null, 120_000, "npm run dev starting");
+    await until(
+      async () => dev.output(),
+      (out) => out.includes("Dashboard:") || dev.child.exitCode !== null,
+      120_000,
+      "npm run dev starting",
+    );
     if (dev.child.exitCode !== null) throw new Error(`npm run dev exited (${dev.child.exitCode}):\n${dev.output().slice(-4000)}`);
   } finally {
     browser = await launched;
@@ -45,16 +50,25 @@ afterAll(async () => {
 
 /** Every card's value, by metric (NaN while it has none). */
 const values = (p: Page) =>
-  p.locator(".card").evaluateAll((cards) => Object.fromEntries(cards.map((c) => [c.getAttribute("data-metric"), Number(c.getAttribute("data-value") || NaN)])));
+  p
+    .locator(".card")
+    .evaluateAll((cards) =>
+      Object.fromEntries(cards.map((c) => [c.getAttribute("data-metric"), Number(c.getAttribute("data-value") || NaN)])),
+    );
 
 /** Processes whose command line names this test's ports (wrangler, workerd, vite, the agent). */
 function processesOfThisTest(): string[] {
   const port = new RegExp(`(--port |:)(${workerPort}|${webPort})\\b`);
-  return execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n").filter((line) => port.test(line));
+  return execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => port.test(line));
 }
 
 /** The agents (tools/agent/cli.ts) posting to this test's Worker. */
-const agentPids = () => processesOfThisTest().filter((line) => line.includes("tools/agent/cli.ts")).map((line) => Number(line.trim().split(/\s+/)[0]));
+const agentPids = () =>
+  processesOfThisTest()
+    .filter((line) => line.includes("tools/agent/cli.ts"))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
 
 describe("npm run dev: this machine, live", () => {
   it("starts the agent, and the this-machine dashboard moves with real values", async () => {

@@ -44,7 +44,12 @@ async function receiver(status: () => number = () => 200, delayMs: () => number 
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
-      received.push({ at: Date.now(), url: req.url!, headers: req.headers, points: decodeOtlpMetrics(new Uint8Array(body), "protobuf").points });
+      received.push({
+        at: Date.now(),
+        url: req.url!,
+        headers: req.headers,
+        points: decodeOtlpMetrics(new Uint8Array(body), "protobuf").points,
+      });
       const code = status();
       setTimeout(() => {
         open.now--;
@@ -83,7 +88,11 @@ describe("npm run agent", () => {
   it("exports the host's CPU, memory, load and network once a second over OTLP/HTTP protobuf", async () => {
     const { url, received } = await receiver();
     const { output } = startCli(["--url", url, "--dashboard", "this-machine"]);
-    await until(() => received.length >= 4, 15_000, () => `${received.length} exports:\n${output()}`);
+    await until(
+      () => received.length >= 4,
+      15_000,
+      () => `${received.length} exports:\n${output()}`,
+    );
 
     for (const r of received) {
       expect(r.url).toBe("/api/dashboards/this-machine/otlp/v1/metrics");
@@ -131,7 +140,9 @@ describe("npm run agent", () => {
     await until(() => received.length >= 2, 15_000, output);
     refuse = false;
     await until(() => output().includes("export ok again"), 10_000, output);
-    const failures = output().split("\n").filter((l) => l.includes("export failed"));
+    const failures = output()
+      .split("\n")
+      .filter((l) => l.includes("export failed"));
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures[0]).toMatch(/^\d\d:\d\d:\d\d export failed: HTTP 401 bad token$/);
   });

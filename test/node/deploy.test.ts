@@ -18,7 +18,13 @@ describe("deploy", () => {
       expect(stdout).toContain("env.DASHBOARD (DashboardObject)");
       expect(stdout).toContain("--dry-run: exiting now.");
       const files = await readdir(outdir);
-      const bundle = await readFile(join(outdir, files.find((f) => f.endsWith(".js"))!), "utf8");
+      const bundle = await readFile(
+        join(
+          outdir,
+          files.find((f) => f.endsWith(".js"))!,
+        ),
+        "utf8",
+      );
       expect(bundle).toMatch(/export\{[^}]*\bas DashboardObject\b[^}]*\bas RelayObject\b[^}]*\bas default\}/);
       expect(bundle).toMatch(/async scheduled\(/);
       // What every cold start parses: at most 400 KiB, 150 KiB gzip (wrangler's own count).

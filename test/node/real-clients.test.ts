@@ -20,7 +20,12 @@ import { INGEST_METRICS } from "../setup/dashboards.ts";
 import { freePort } from "../../tools/free-port.ts";
 
 const TOKEN = "real-clients-ingest-token-0123";
-const DASHBOARDS = ["otel-json", "otel-proto", "influx", "otel-logs"].map((id) => ({ id, name: id, simulate: false, metrics: INGEST_METRICS }));
+const DASHBOARDS = ["otel-json", "otel-proto", "influx", "otel-logs"].map((id) => ({
+  id,
+  name: id,
+  simulate: false,
+  metrics: INGEST_METRICS,
+}));
 
 let wrangler: ChildProcess;
 let output = "";
@@ -35,7 +40,22 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   wrangler = spawn(
     "npx",
-    ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist, "--var", `INGEST_TOKEN:${TOKEN}`, "--var", `DASHBOARDS:${JSON.stringify(DASHBOARDS)}`],
+    [
+      "wrangler",
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      persist,
+      "--var",
+      `INGEST_TOKEN:${TOKEN}`,
+      "--var",
+      `DASHBOARDS:${JSON.stringify(DASHBOARDS)}`,
+    ],
     { env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, detached: true },
   );
   wrangler.stdout!.on("data", (d: Buffer) => (output += d));
@@ -43,11 +63,23 @@ beforeAll(async () => {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline || wrangler.exitCode !== null) throw new Error(`wrangler dev did not start:\n${output.slice(-3000)}`);
-    const ok = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  diag.setLogger({ error: () => {}, warn: (...a: unknown[]) => warnings.push(a.map(String).join(" ")), info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+  diag.setLogger(
+    {
+      error: () => {},
+      warn: (...a: unknown[]) => warnings.push(a.map(String).join(" ")),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -57,7 +89,12 @@ afterAll(async () => {
 });
 
 /** Collects a dashboard's SSE events until `done` says enough (or the deadline passes). */
-async function watch(dashboard: string, done: (events: { event: string; data: Record<string, unknown> }[]) => boolean, act: () => Promise<void>, timeoutMs = 15_000) {
+async function watch(
+  dashboard: string,
+  done: (events: { event: string; data: Record<string, unknown> }[]) => boolean,
+  act: () => Promise<void>,
+  timeoutMs = 15_000,
+) {
   const source = new EventSource(`${base}/api/dashboards/${dashboard}/events?history=0&logs=debug`);
   const events: { event: string; data: Record<string, unknown> }[] = [];
   for (const name of ["metric-update", "alert", "log"]) {
@@ -95,10 +132,21 @@ async function otelMetrics(dashboard: string, exporter: PushMetricExporter) {
   const requests = meter.createCounter("http.requests");
   const ticker = setInterval(() => requests.add(50), 50);
   try {
-    const events = await watch(dashboard, (ev) => ev.some((e) => typeof e.data.req_rate === "number" && (e.data.req_rate as number) > 0) && ev.some((e) => e.event === "alert" && e.data.metric === "queue_depth"), async () => {});
+    const events = await watch(
+      dashboard,
+      (ev) =>
+        ev.some((e) => typeof e.data.req_rate === "number" && (e.data.req_rate as number) > 0) &&
+        ev.some((e) => e.event === "alert" && e.data.metric === "queue_depth"),
+      async () => {},
+    );
     const first = events.find((e) => e.event === "metric-update")!.data;
     expect(first).toMatchObject({ cpu: 92.6, queue_depth: 612 });
-    expect(events.filter((e) => e.event === "alert").map((e) => [e.data.metric, e.data.level])).toEqual(expect.arrayContaining([["cpu", "critical"], ["queue_depth", "critical"]]));
+    expect(events.filter((e) => e.event === "alert").map((e) => [e.data.metric, e.data.level])).toEqual(
+      expect.arrayContaining([
+        ["cpu", "critical"],
+        ["queue_depth", "critical"],
+      ]),
+    );
     // ~1000 requests/s added; the rate is whatever the counter's slope was between two exports.
     const rate = events.find((e) => typeof e.data.req_rate === "number" && (e.data.req_rate as number) > 0)!.data.req_rate as number;
     expect(rate).toBeGreaterThan(200);
@@ -113,7 +161,13 @@ async function otelMetrics(dashboard: string, exporter: PushMetricExporter) {
 
 describe("real clients into wrangler dev", () => {
   it("OTel SDK → @opentelemetry/exporter-metrics-otlp-http (JSON)", async () => {
-    await otelMetrics("otel-json", new OTLPMetricExporterHttp({ url: `${base}/api/dashboards/otel-json/otlp/v1/metrics`, headers: { Authorization: `Bearer ${TOKEN}` } }));
+    await otelMetrics(
+      "otel-json",
+      new OTLPMetricExporterHttp({
+        url: `${base}/api/dashboards/otel-json/otlp/v1/metrics`,
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      }),
+    );
   }, 30_000);
 
   it("OTel SDK → @opentelemetry/exporter-metrics-otlp-proto, configured by OTEL_EXPORTER_OTLP_ENDPOINT/HEADERS", async () => {
@@ -133,39 +187,65 @@ describe("real clients into wrangler dev", () => {
   it("OTel SDK → @opentelemetry/exporter-logs-otlp-http", async () => {
     const provider = new LoggerProvider({
       resource: resourceFromAttributes({ "service.name": "real-client-test" }),
-      processors: [new SimpleLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${base}/api/dashboards/otel-logs/otlp/v1/logs`, headers: { Authorization: `Bearer ${TOKEN}` } }) })],
+      processors: [
+        new SimpleLogRecordProcessor({
+          exporter: new OTLPLogExporter({
+            url: `${base}/api/dashboards/otel-logs/otlp/v1/logs`,
+            headers: { Authorization: `Bearer ${TOKEN}` },
+          }),
+        }),
+      ],
     });
-    const events = await watch("otel-logs", (ev) => ev.filter((e) => e.event === "log").length >= 2, async () => {
-      const logger = provider.getLogger("test");
-      logger.emit({ severityNumber: 17, severityText: "ERROR", body: "payment failed", attributes: { order: 7 } });
-      logger.emit({ severityNumber: 5, body: "cache miss" });
-      await provider.forceFlush();
-    });
+    const events = await watch(
+      "otel-logs",
+      (ev) => ev.filter((e) => e.event === "log").length >= 2,
+      async () => {
+        const logger = provider.getLogger("test");
+        logger.emit({ severityNumber: 17, severityText: "ERROR", body: "payment failed", attributes: { order: 7 } });
+        logger.emit({ severityNumber: 5, body: "cache miss" });
+        await provider.forceFlush();
+      },
+    );
     await provider.shutdown();
     // SimpleLogRecordProcessor exports each record in its own request: they may land in either order.
     const logs = events.filter((e) => e.event === "log");
-    expect(logs.map((e) => [e.data.level, e.data.message]).sort()).toEqual([["debug", "cache miss"], ["error", "payment failed"]]);
+    expect(logs.map((e) => [e.data.level, e.data.message]).sort()).toEqual([
+      ["debug", "cache miss"],
+      ["error", "payment failed"],
+    ]);
     expect(logs.find((e) => e.data.level === "error")!.data.attributes).toMatchObject({ order: 7, "service.name": "real-client-test" });
   }, 30_000);
 
   it("@influxdata/influxdb-client WriteApi → /api/v2/write; a rejected point is InfluxDB's 400", async () => {
     const influx = new InfluxDB({ url: base, token: TOKEN });
     const t = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
-    const events = await watch("influx", (ev) => ev.some((e) => e.event === "alert"), async () => {
-      const api = influx.getWriteApi("any-org", "influx", "ms");
-      api.writePoint(new Point("disk").tag("path", "/").tag("host", "h1").floatField("used_percent", 91.26).intField("free", 3).timestamp(t));
-      api.writePoint(new Point("mem").tag("host", "a").floatField("used_percent", 40.456).timestamp(t));
-      api.writePoint(new Point("cpu").tag("cpu", "cpu0").floatField("usage_user", 3).timestamp(t)); // no metric: ignored
-      await api.close();
-    });
+    const events = await watch(
+      "influx",
+      (ev) => ev.some((e) => e.event === "alert"),
+      async () => {
+        const api = influx.getWriteApi("any-org", "influx", "ms");
+        api.writePoint(
+          new Point("disk").tag("path", "/").tag("host", "h1").floatField("used_percent", 91.26).intField("free", 3).timestamp(t),
+        );
+        api.writePoint(new Point("mem").tag("host", "a").floatField("used_percent", 40.456).timestamp(t));
+        api.writePoint(new Point("cpu").tag("cpu", "cpu0").floatField("usage_user", 3).timestamp(t)); // no metric: ignored
+        await api.close();
+      },
+    );
     expect(events[0]).toEqual({ event: "metric-update", data: { mem: 40.46, disk: 91.3, timestamp: t.toISOString() } });
     expect(events[1]).toMatchObject({ event: "alert", data: { level: "critical", metric: "disk", value: 91.3 } });
 
     const api = influx.getWriteApi("any-org", "influx", "ms", { maxRetries: 0 });
     api.writePoint(new Point("mem").tag("host", "a").floatField("used_percent", 20));
     api.writePoint(new Point("disk").tag("path", "/").floatField("used_percent", 150));
-    const error = await api.close().then(() => null, (e: unknown) => e as { statusCode: number; body: string });
+    const error = await api.close().then(
+      () => null,
+      (e: unknown) => e as { statusCode: number; body: string },
+    );
     expect(error?.statusCode).toBe(400);
-    expect(JSON.parse(error!.body)).toMatchObject({ code: "invalid", message: expect.stringMatching(/^at line 2: metric "disk".*150 is above the maximum 100/) });
+    expect(JSON.parse(error!.body)).toMatchObject({
+      code: "invalid",
+      message: expect.stringMatching(/^at line 2: metric "disk".*150 is above the maximum 100/),
+    });
   }, 30_000);
 });

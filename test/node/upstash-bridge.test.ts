@@ -60,7 +60,7 @@ describe("single commands through @upstash/redis", () => {
       "OK", // the one reply Upstash leaves unencoded
       "PONG",
       "=+/==",
-      "\u0000\u0001\u007f tab\t newline\n quote\" backslash\\ ÿ",
+      '\u0000\u0001\u007f tab\t newline\n quote" backslash\\ ÿ',
     ];
     for (const [i, value] of values.entries()) {
       const k = key(`str:${i}`);
@@ -189,7 +189,14 @@ describe("pipeline and multi through @upstash/redis", () => {
 
   it("multi-exec: a command that cannot be queued discards the whole transaction with one {error}", async () => {
     const k = key("discarded");
-    const res = await rest("/multi-exec", [["SET", k, "x"], ["NOSUCHCOMMAND", "y"]], { base64: true });
+    const res = await rest(
+      "/multi-exec",
+      [
+        ["SET", k, "x"],
+        ["NOSUCHCOMMAND", "y"],
+      ],
+      { base64: true },
+    );
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text)).toEqual({ error: expect.stringMatching(/^ERR Command is not available: 'NOSUCHCOMMAND'/) });
     const arity = await rest("/multi-exec", [["SET", k, "x"], ["GET"]]);
@@ -202,8 +209,19 @@ describe("pipeline and multi through @upstash/redis", () => {
     const counter = key("atomic");
     const requests: Promise<{ text: string }>[] = [];
     for (let i = 0; i < 25; i++) {
-      requests.push(rest("/multi-exec", [["INCR", counter], ["INCR", counter], ["INCR", counter]]));
-      requests.push(rest("/pipeline", [["INCR", counter], ["INCR", counter]]));
+      requests.push(
+        rest("/multi-exec", [
+          ["INCR", counter],
+          ["INCR", counter],
+          ["INCR", counter],
+        ]),
+      );
+      requests.push(
+        rest("/pipeline", [
+          ["INCR", counter],
+          ["INCR", counter],
+        ]),
+      );
       requests.push(rest("/", ["INCR", counter]));
     }
     const responses = await Promise.all(requests);
@@ -221,8 +239,7 @@ describe("errors", () => {
     await expect(wrong.get(key("x"))).rejects.toThrow(/^WRONGPASS invalid or missing auth token/);
 
     const expected = JSON.stringify({
-      error:
-        "WRONGPASS invalid or missing auth token. See https://docs.upstash.com/redis/troubleshooting/http_unauthorized for details.",
+      error: "WRONGPASS invalid or missing auth token. See https://docs.upstash.com/redis/troubleshooting/http_unauthorized for details.",
     });
     expect(await rest("/", ["PING"], { token: "wrong-token" })).toMatchObject({ status: 401, text: expected });
     expect(await rest("/", ["PING"], { token: null })).toMatchObject({ status: 401, text: expected });
@@ -234,8 +251,7 @@ describe("errors", () => {
     expect(res.status).toBe(400);
     expect(res.contentType).toBe("application/json");
     expect(JSON.parse(res.text)).toEqual({
-      error:
-        "ERR Command is not available: 'NOSUCHCOMMAND'. See https://upstash.com/docs/redis/overall/rediscompatibility for details",
+      error: "ERR Command is not available: 'NOSUCHCOMMAND'. See https://upstash.com/docs/redis/overall/rediscompatibility for details",
     });
     await expect(redis.exec(["NOSUCHCOMMAND", "a"])).rejects.toThrow(/ERR Command is not available: 'NOSUCHCOMMAND'/);
   });
@@ -293,12 +309,32 @@ describe("exact JSON on the wire", () => {
     expect((await rest("/", ["XRANGE", s, "-", "+"])).text).toBe('{"result":[["1-1",["f","v"]]]}');
 
     // Pipeline and multi-exec: one {result}|{error} per command.
-    expect((await rest("/pipeline", [["SET", k, "a"], ["INCR", k], ["GET", k]], { base64: true })).text).toBe(
-      `[{"result":"OK"},{"error":"ERR value is not an integer or out of range"},{"result":"${b64("a")}"}]`,
-    );
-    expect((await rest("/multi-exec", [["SET", k, "a"], ["INCR", k], ["GET", k]], { base64: true })).text).toBe(
-      `[{"result":"OK"},{"error":"ERR value is not an integer or out of range"},{"result":"${b64("a")}"}]`,
-    );
+    expect(
+      (
+        await rest(
+          "/pipeline",
+          [
+            ["SET", k, "a"],
+            ["INCR", k],
+            ["GET", k],
+          ],
+          { base64: true },
+        )
+      ).text,
+    ).toBe(`[{"result":"OK"},{"error":"ERR value is not an integer or out of range"},{"result":"${b64("a")}"}]`);
+    expect(
+      (
+        await rest(
+          "/multi-exec",
+          [
+            ["SET", k, "a"],
+            ["INCR", k],
+            ["GET", k],
+          ],
+          { base64: true },
+        )
+      ).text,
+    ).toBe(`[{"result":"OK"},{"error":"ERR value is not an integer or out of range"},{"result":"${b64("a")}"}]`);
 
     // HGETALL stays a flat RESP2 array (not turned into an object on the way).
     await rest("/", ["HSET", key("wire-h"), "a", "1"]);
@@ -365,8 +401,7 @@ describe("when redis is unreachable", () => {
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       });
-    const ping = () =>
-      fetch(`${bridgeUrl}/`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: '["PING"]' });
+    const ping = () => fetch(`${bridgeUrl}/`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: '["PING"]' });
     const waitForPong = async () => {
       const deadline = Date.now() + 10_000;
       for (;;) {

@@ -249,9 +249,16 @@ beforeAll(async () => {
   wrangler = spawn(
     process.execPath,
     [
-      wranglerJs, "dev", "--port", String(port), "--ip", "127.0.0.1",
-      "--inspector-port", String(await freePort()),
-      "--persist-to", join(dir, "state"), // Durable Object storage of its own
+      wranglerJs,
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      join(dir, "state"), // Durable Object storage of its own
       "--show-interactive-dev-session=false",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
@@ -346,9 +353,12 @@ describe("Upstash event log, end to end (wrangler dev → bridge → redis-serve
       expect(new Set(ticks).size).toBe(ticks.length);
       expect(ticks.length).toBeGreaterThanOrEqual(WINDOW_S - 2);
       // Every ingested sample is in, once.
-      expect(metrics.filter((m) => m.rps >= INGEST_RPS).map((m) => m.rps - INGEST_RPS).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: 12 }, (_, i) => i),
-      );
+      expect(
+        metrics
+          .filter((m) => m.rps >= INGEST_RPS)
+          .map((m) => m.rps - INGEST_RPS)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 12 }, (_, i) => i));
       const { body } = await getJson<DashboardStats>(`/api/dashboards/${dashboard}/stats`);
       expect(body.eventsPublished).toBe(stored.length);
       expect(body.eventLog).toEqual({ backend: "upstash-redis", status: "ok" });

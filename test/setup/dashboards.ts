@@ -7,14 +7,27 @@ import { parse } from "smol-toml";
 /** What a binding may hold (miniflare's Json). */
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-const toml = parse(readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8")) as { vars: { DASHBOARDS: Json[] } };
+const toml = parse(readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8")) as {
+  vars: { DASHBOARDS: Json[] };
+};
 
 export const SHIPPED_DASHBOARDS: Json[] = toml.vars.DASHBOARDS;
 
 /** A metric of each kind: above with default hysteresis, below, one-threshold, bounded, none. */
 const METRICS = [
   { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
-  { name: "success_ratio", label: "Success", unit: "%", decimals: 2, min: 0, max: 100, warning: 98, critical: 95, direction: "below", hysteresis: 0.5 },
+  {
+    name: "success_ratio",
+    label: "Success",
+    unit: "%",
+    decimals: 2,
+    min: 0,
+    max: 100,
+    warning: 98,
+    critical: 95,
+    direction: "below",
+    hysteresis: 0.5,
+  },
   { name: "http.server.p95", label: "p95", unit: "ms", decimals: 1, min: 0, critical: 800 },
   { name: "cache_hits", label: "Cache hits", unit: "", decimals: 3 },
 ];
@@ -30,7 +43,12 @@ export const CUSTOM_TEST_DASHBOARDS = Array.from({ length: 12 }, (_, i) => ({
 export function checkTestDashboards(server: string, refused: string) {
   const check = (name: string) => ({ name, url: `${server}/${name}`, timeoutMs: 300, intervalSeconds: 10 });
   return [
-    { id: "h1", name: "Checks 1", simulate: false, checks: [check("api"), { name: "refused", url: refused, timeoutMs: 300, intervalSeconds: 10, downAfter: 1 }] },
+    {
+      id: "h1",
+      name: "Checks 1",
+      simulate: false,
+      checks: [check("api"), { name: "refused", url: refused, timeoutMs: 300, intervalSeconds: 10, downAfter: 1 }],
+    },
     { id: "h2", name: "Checks 2", simulate: false, checks: [check("cron")] },
   ];
 }
@@ -40,12 +58,40 @@ export function checkTestDashboards(server: string, refused: string) {
  * source mappings of every kind. o1–o12 define metrics; o13 shows the seed's five.
  */
 export const INGEST_METRICS = [
-  { name: "cpu", label: "CPU", unit: "%", decimals: 1, min: 0, max: 100, warning: 80, critical: 90, source: { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, aggregate: "avg" } },
+  {
+    name: "cpu",
+    label: "CPU",
+    unit: "%",
+    decimals: 1,
+    min: 0,
+    max: 100,
+    warning: 80,
+    critical: 90,
+    source: { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, aggregate: "avg" },
+  },
   { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
   { name: "req_rate", label: "Requests", unit: "req/s", decimals: 1, min: 0, source: { name: "http.requests" } },
   { name: "net_bytes", label: "Network", unit: "B/s", decimals: 0, min: 0, source: { name: "system.network.io", aggregate: "sum" } },
-  { name: "mem", label: "Memory", unit: "%", decimals: 2, min: 0, max: 100, source: { name: "mem_used_percent", attributes: { host: "a" } } },
-  { name: "disk", label: "Disk", unit: "%", decimals: 1, min: 0, max: 100, warning: 80, critical: 90, source: { name: "disk_used_percent", attributes: { path: "/" } } },
+  {
+    name: "mem",
+    label: "Memory",
+    unit: "%",
+    decimals: 2,
+    min: 0,
+    max: 100,
+    source: { name: "mem_used_percent", attributes: { host: "a" } },
+  },
+  {
+    name: "disk",
+    label: "Disk",
+    unit: "%",
+    decimals: 1,
+    min: 0,
+    max: 100,
+    warning: 80,
+    critical: 90,
+    source: { name: "disk_used_percent", attributes: { path: "/" } },
+  },
 ];
 
 export const INGEST_TEST_DASHBOARDS = [

@@ -10,7 +10,6 @@ import { freePort } from "../../tools/free-port.ts";
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
-
 /** Connects to redis or fails with what to install and start. */
 export async function connectRedis(url = REDIS_URL): Promise<IORedis> {
   const redis = new IORedis(url, {
@@ -38,7 +37,6 @@ export async function connectRedis(url = REDIS_URL): Promise<IORedis> {
     );
   }
 }
-
 
 /** Deletes every key under `prefix:` (SCAN, never KEYS). */
 export async function deleteKeys(redis: IORedis, prefix: string): Promise<number> {

@@ -30,7 +30,11 @@ describe("useLogs", () => {
   afterEach(() => vi.useRealTimers());
 
   const at = Date.now();
-  const line = (i: number, level: LogLevel = "info", ms = at): LogLine => ({ level, message: `line ${i}`, timestamp: new Date(ms).toISOString() });
+  const line = (i: number, level: LogLevel = "info", ms = at): LogLine => ({
+    level,
+    message: `line ${i}`,
+    timestamp: new Date(ms).toISOString(),
+  });
   const setup = () => {
     const scope = effectScope();
     return { logs: scope.run(() => useLogs())!, stop: () => scope.stop() };

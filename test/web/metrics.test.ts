@@ -11,7 +11,18 @@ import { RollingSeries } from "../../web/src/lib/series.ts";
 const [orders, latency, payment, queue, hits] = defineMetrics("t", [
   { name: "orders_per_min", label: "Orders/min", unit: "orders", decimals: 0, min: 0, warning: 40, critical: 20, direction: "below" },
   { name: "p95_latency_ms", label: "p95 latency", unit: "ms", decimals: 0, min: 0, warning: 400, critical: 800 },
-  { name: "payment_success_ratio", label: "Payment success", unit: "%", decimals: 2, min: 0, max: 100, warning: 98, critical: 95, direction: "below", hysteresis: 0.5 },
+  {
+    name: "payment_success_ratio",
+    label: "Payment success",
+    unit: "%",
+    decimals: 2,
+    min: 0,
+    max: 100,
+    warning: 98,
+    critical: 95,
+    direction: "below",
+    hysteresis: 0.5,
+  },
   { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
   { name: "cache_hits", label: "Cache hits", decimals: 3, min: 0 },
 ]) as [MetricDef, MetricDef, MetricDef, MetricDef, MetricDef];

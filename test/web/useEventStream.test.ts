@@ -29,9 +29,7 @@ const scopes: ReturnType<typeof effectScope>[] = [];
 function mount<E extends Record<string, unknown>>(url: Parameters<typeof useEventStream>[0], options: UseEventStreamOptions<E>) {
   const scope = effectScope();
   scopes.push(scope);
-  const stream = scope.run(() =>
-    useEventStream<E>(url, { eventSource: RecordingEventSource, document: null, window: null, ...options }),
-  )!;
+  const stream = scope.run(() => useEventStream<E>(url, { eventSource: RecordingEventSource, document: null, window: null, ...options }))!;
   /** Every status the stream went through, in order, duplicates collapsed. */
   const statuses: StreamStatus[] = [stream.status.value];
   scope.run(() => watch(stream.status, (s) => statuses.push(s), { flush: "sync" }));
@@ -54,7 +52,14 @@ describe("useEventStream", () => {
     const alerts: Alert[] = [];
     const gaps: Gap[] = [];
     const ids: string[] = [];
-    const alert: Alert = { level: "critical", metric: "cpu", value: 95, threshold: 90, message: "CPU high", timestamp: "2026-11-21T10:00:01.000Z" };
+    const alert: Alert = {
+      level: "critical",
+      metric: "cpu",
+      value: 95,
+      threshold: 90,
+      message: "CPU high",
+      timestamp: "2026-11-21T10:00:01.000Z",
+    };
     server.onRequest = (r) => {
       r.accept();
       // Twenty identical samples in one write: a ref-based API would merge them into one change.
@@ -223,7 +228,7 @@ describe("useEventStream", () => {
     expect(backoffDelay(3, { ...retry, random: () => 1 })).toBe(2000); // at most half taken off
     const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, { ...retry, random: Math.random })));
     expect(spread.size).toBeGreaterThan(10);
-    for (const d of spread) expect(d).toBeGreaterThanOrEqual(4000), expect(d).toBeLessThanOrEqual(8000);
+    for (const d of spread) (expect(d).toBeGreaterThanOrEqual(4000), expect(d).toBeLessThanOrEqual(8000));
   });
 
   it("ignores whatever a replaced connection still delivers, and starts the new URL afresh", async () => {

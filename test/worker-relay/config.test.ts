@@ -6,8 +6,14 @@ const read = (overrides: Record<string, unknown>) => () => readConfig({ ...env, 
 
 describe("relay configuration", () => {
   it("is off by default (wrangler.toml) and on in this project", () => {
-    expect(readConfig({ ...env, RELAYS_PER_DASHBOARD: "0", STREAMS_PER_RELAY: "2000" } as Env)).toMatchObject({ relaysPerDashboard: 0, streamsPerRelay: 2000 });
-    expect(readConfig({ ...env, RELAYS_PER_DASHBOARD: undefined, STREAMS_PER_RELAY: undefined } as unknown as Env)).toMatchObject({ relaysPerDashboard: 0, streamsPerRelay: 2000 });
+    expect(readConfig({ ...env, RELAYS_PER_DASHBOARD: "0", STREAMS_PER_RELAY: "2000" } as Env)).toMatchObject({
+      relaysPerDashboard: 0,
+      streamsPerRelay: 2000,
+    });
+    expect(readConfig({ ...env, RELAYS_PER_DASHBOARD: undefined, STREAMS_PER_RELAY: undefined } as unknown as Env)).toMatchObject({
+      relaysPerDashboard: 0,
+      streamsPerRelay: 2000,
+    });
     expect(readConfig(env)).toMatchObject({ relaysPerDashboard: 3, streamsPerRelay: 16 });
   });
 

@@ -44,7 +44,8 @@ export async function directViewers(dashboard: string): Promise<number> {
  */
 export async function losePushes(dashboard: string, lose: (batch: DeliverBatch, relay: string) => boolean): Promise<void> {
   await runInDurableObject(stub(dashboard), (obj: DashboardObject) => {
-    const relays = (obj as unknown as { hub: { relays: Map<string, { stub: { deliver(b: DeliverBatch): Promise<boolean> } }> } }).hub.relays;
+    const relays = (obj as unknown as { hub: { relays: Map<string, { stub: { deliver(b: DeliverBatch): Promise<boolean> } }> } }).hub
+      .relays;
     for (const [name, link] of relays) {
       const real = link.stub;
       link.stub = {
@@ -55,6 +56,11 @@ export async function losePushes(dashboard: string, lose: (batch: DeliverBatch, 
 }
 
 /** A stream opened on relay `i` itself, as the Worker would open it there. */
-export async function openOnRelay(dashboard: string, i: number, query = "history=0", headers: Record<string, string> = {}): Promise<OpenStream> {
+export async function openOnRelay(
+  dashboard: string,
+  i: number,
+  query = "history=0",
+  headers: Record<string, string> = {},
+): Promise<OpenStream> {
   return streamOf(await relay(dashboard, i).fetch(`https://relay/stream?${query}`, { headers }), `relay ${dashboard}:${i}`);
 }

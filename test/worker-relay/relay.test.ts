@@ -123,7 +123,11 @@ describe("relay fan-out", () => {
     expect(gap!.event).toBe("gap");
     expect(ids(rest)).toEqual(published);
     const live = await publishMany("t28", 1);
-    for (const [s, n] of [[fromWindow, 3], [older, 6], [unknown, 8]] as const) {
+    for (const [s, n] of [
+      [fromWindow, 3],
+      [older, 6],
+      [unknown, 8],
+    ] as const) {
       expect((await s.waitFor(n)).at(-1)!.id).toBe(live[0]);
     }
     await sleep(100);
@@ -166,8 +170,13 @@ describe("relay fan-out", () => {
   it("takes its name from the Worker's header where the runtime gives none (a relay reached through wrangler's dev registry)", async () => {
     // An id rebuilt from its string carries no name, as an object in another local session sees it.
     const nameless = env.RELAY.get(env.RELAY.idFromString(env.RELAY.idFromName("t40:0").toString()));
-    await expect(nameless.fetch("https://relay/stream?history=0")).rejects.toThrow(/relay objects are named <dashboard>:<i>, got undefined/);
-    const stream = await streamOf(await nameless.fetch("https://relay/stream?history=0", { headers: { [RELAY_NAME_HEADER]: "t40:0" } }), "nameless relay t40:0");
+    await expect(nameless.fetch("https://relay/stream?history=0")).rejects.toThrow(
+      /relay objects are named <dashboard>:<i>, got undefined/,
+    );
+    const stream = await streamOf(
+      await nameless.fetch("https://relay/stream?history=0", { headers: { [RELAY_NAME_HEADER]: "t40:0" } }),
+      "nameless relay t40:0",
+    );
     const published = await publishMany("t40", 3);
     expect(ids(await stream.waitFor(3))).toEqual(published);
     const stats = await getJson<DashboardStats>("/api/dashboards/t40/stats");

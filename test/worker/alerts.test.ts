@@ -38,7 +38,14 @@ describe("alert rules", () => {
     const { alerts, state } = evaluateAlerts(s, SEED, {});
     expect(state).toEqual({ cpu: "critical", errorRate: "critical" });
     expect(alerts).toEqual([
-      { level: "critical", metric: "cpu", value: 92, threshold: 90, message: "CPU 92% is above critical threshold 90%", timestamp: s.timestamp },
+      {
+        level: "critical",
+        metric: "cpu",
+        value: 92,
+        threshold: 90,
+        message: "CPU 92% is above critical threshold 90%",
+        timestamp: s.timestamp,
+      },
       {
         level: "critical",
         metric: "errorRate",

@@ -11,14 +11,17 @@ import { ConfigError, dashboardDef, readConfig } from "../../worker/config.ts";
 import worker from "../../worker/index.ts";
 import { getJson, openStream, stub } from "./helpers.ts";
 
-const flip = (name: string, mode: "up" | "status" | "slow" | "closed") => fetch(`${inject("checkServerUrl")}/mode/${name}/${mode}`, { method: "POST" });
+const flip = (name: string, mode: "up" | "status" | "slow" | "closed") =>
+  fetch(`${inject("checkServerUrl")}/mode/${name}/${mode}`, { method: "POST" });
 
 describe("health checks", () => {
   it("go down after 2 failures and up after 2 successes, with the failure's class and an alert each way", async () => {
     const def = dashboardDef(readConfig(env), "h1").checks.find((c) => c.name === "api")!;
     const stream = await openStream("/api/dashboards/h1/events?history=0");
     let clock = Date.now();
-    const runs: { mode: "up" | "status" | "slow" | "closed" }[] = ["up", "up", "status", "status", "slow", "closed", "up", "up"].map((mode) => ({ mode: mode as never }));
+    const runs: { mode: "up" | "status" | "slow" | "closed" }[] = ["up", "up", "status", "status", "slow", "closed", "up", "up"].map(
+      (mode) => ({ mode: mode as never }),
+    );
     for (const { mode } of runs) {
       await flip("api", mode);
       clock += 10_000;
@@ -88,8 +91,17 @@ describe("health checks", () => {
     [[{ name: "a", url: "https://x.example/", intervalSeconds: 5 }], 'check "a": intervalSeconds must be a whole number from 10 to 3600'],
     [[{ name: "a", url: "https://x.example/", method: "DELETE" }], 'check "a": method must be one of GET, HEAD, POST'],
     [[{ name: "a", url: "https://x.example/", every: 5 }], 'check "a": unknown key "every"'],
-    [[{ name: "a", url: "https://x.example/" }, { name: "a", url: "https://y.example/" }], 'check "a": is defined twice'],
-    [[{ name: "a", url: "https://x.example/", timeoutMs: 20_000, intervalSeconds: 10 }], 'check "a": timeoutMs 20000 must be shorter than the interval'],
+    [
+      [
+        { name: "a", url: "https://x.example/" },
+        { name: "a", url: "https://y.example/" },
+      ],
+      'check "a": is defined twice',
+    ],
+    [
+      [{ name: "a", url: "https://x.example/", timeoutMs: 20_000, intervalSeconds: 10 }],
+      'check "a": timeoutMs 20000 must be shorter than the interval',
+    ],
     [[{ url: "https://x.example/" }], "checks[0]: name undefined must match"],
   ])("refuse a bad definition at startup: %j", (checks, message) => {
     const read = () => readConfig({ ...env, DASHBOARDS: [{ id: "shop", checks }] } as Env);

@@ -24,13 +24,23 @@ describe("configuration", () => {
   it("reads TICKET_TTL_SECONDS as the lifetime of new viewer tickets (default 60 s)", async () => {
     expect(readConfig({ ...env } as Env).ticketTtlSeconds).toBe(60);
     const viewer = { VIEWER_SECRET: "viewer-secret-0123456789", VIEWER_TOKEN: "viewer-token-0123456789" };
-    for (const [ttl, seconds] of [[undefined, 60], ["5", 5]] as const) {
+    for (const [ttl, seconds] of [
+      [undefined, 60],
+      ["5", 5],
+    ] as const) {
       const configured = { ...env, ...viewer, TICKET_TTL_SECONDS: ttl } as Env;
-      expect(await (await app.request("https://dash.test/api/config", {}, configured)).json()).toEqual({ viewerAuth: "ticket", ticketTtlSeconds: seconds });
+      expect(await (await app.request("https://dash.test/api/config", {}, configured)).json()).toEqual({
+        viewerAuth: "ticket",
+        ticketTtlSeconds: seconds,
+      });
       const before = Date.now();
       const response = await app.request(
         "https://dash.test/api/tickets",
-        { method: "POST", headers: { Authorization: `Bearer ${viewer.VIEWER_TOKEN}`, "Content-Type": "application/json" }, body: '{"dashboard":"demo"}' },
+        {
+          method: "POST",
+          headers: { Authorization: `Bearer ${viewer.VIEWER_TOKEN}`, "Content-Type": "application/json" },
+          body: '{"dashboard":"demo"}',
+        },
         configured,
       );
       const { expiresAt } = (await response.json()) as { expiresAt: string };

@@ -22,10 +22,7 @@ describe("ingest against a dashboard's own definitions", () => {
   it("accepts partial samples, rounds each metric to its decimals and sends them in definition order", async () => {
     const stream = await openStream("/api/dashboards/c2/events?history=0");
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000).toISOString();
-    const response = await ingest("c2", [
-      { cache_hits: 0.12345, queue_depth: 7.6, timestamp: at },
-      { "http.server.p95": 123.456 },
-    ]);
+    const response = await ingest("c2", [{ cache_hits: 0.12345, queue_depth: 7.6, timestamp: at }, { "http.server.p95": 123.456 }]);
     expect(response.status).toBe(202);
     const { ids } = (await response.json()) as IngestResult;
     const events = await stream.waitFor(2);
@@ -37,7 +34,11 @@ describe("ingest against a dashboard's own definitions", () => {
   });
 
   it.each([
-    [{ queue_depth: 1, disk: 3 }, 400, "disk: not a metric of this dashboard (known: queue_depth, success_ratio, http.server.p95, cache_hits)"],
+    [
+      { queue_depth: 1, disk: 3 },
+      400,
+      "disk: not a metric of this dashboard (known: queue_depth, success_ratio, http.server.p95, cache_hits)",
+    ],
     [{ cpu: 50 }, 400, "cpu: not a metric of this dashboard"],
     [{ success_ratio: 100.5 }, 400, "success_ratio: 100.5 is above the maximum 100"],
     [{ queue_depth: -1 }, 400, "queue_depth: -1 is below the minimum 0"],
@@ -83,7 +84,18 @@ describe("alerts on defined metrics", () => {
   }
 
   it("below: low values are bad, recovery needs the value hysteresis above the threshold", () => {
-    expect(run([{ success_ratio: 99 }, { success_ratio: 97.9 }, { success_ratio: 98.2 }, { success_ratio: 94 }, { success_ratio: 95.4 }, { success_ratio: 95.6 }, { success_ratio: 98.4 }, { success_ratio: 98.6 }])).toEqual([
+    expect(
+      run([
+        { success_ratio: 99 },
+        { success_ratio: 97.9 },
+        { success_ratio: 98.2 },
+        { success_ratio: 94 },
+        { success_ratio: 95.4 },
+        { success_ratio: 95.6 },
+        { success_ratio: 98.4 },
+        { success_ratio: 98.6 },
+      ]),
+    ).toEqual([
       "-",
       "success_ratio:warning@98",
       "-", // 98.2 < 98 + 0.5: still warning
@@ -96,8 +108,16 @@ describe("alerts on defined metrics", () => {
   });
 
   it("above with the default hysteresis (a tenth of 100–500 = 40), and a critical-only metric", () => {
-    expect(run([{ queue_depth: 120 }, { queue_depth: 70 }, { queue_depth: 59 }])).toEqual(["queue_depth:warning@100", "-", "queue_depth:resolved@100"]);
-    expect(run([{ "http.server.p95": 800 }, { "http.server.p95": 790 }, { "http.server.p95": 780 }])).toEqual(["http.server.p95:critical@800", "-", "http.server.p95:resolved@800"]);
+    expect(run([{ queue_depth: 120 }, { queue_depth: 70 }, { queue_depth: 59 }])).toEqual([
+      "queue_depth:warning@100",
+      "-",
+      "queue_depth:resolved@100",
+    ]);
+    expect(run([{ "http.server.p95": 800 }, { "http.server.p95": 790 }, { "http.server.p95": 780 }])).toEqual([
+      "http.server.p95:critical@800",
+      "-",
+      "http.server.p95:resolved@800",
+    ]);
   });
 
   it("a partial sample judges only what it carries: the others keep their level", () => {
@@ -144,7 +164,12 @@ describe("?metrics= on a defined dashboard", () => {
 
   it("narrows each sample to the chosen metrics it carries, skips samples with none, keeps their alerts", async () => {
     const stream = await openStream("/api/dashboards/c7/events?history=0&metrics=http.server.p95,queue_depth");
-    await ingest("c7", [{ cache_hits: 5 }, { queue_depth: 3, cache_hits: 1 }, { success_ratio: 90 }, { "http.server.p95": 900, queue_depth: 4 }]);
+    await ingest("c7", [
+      { cache_hits: 5 },
+      { queue_depth: 3, cache_hits: 1 },
+      { success_ratio: 90 },
+      { "http.server.p95": 900, queue_depth: 4 },
+    ]);
     const events = await stream.waitFor(3);
     await new Promise((r) => setTimeout(r, 100));
     expect(stream.events).toHaveLength(3);

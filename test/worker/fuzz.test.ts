@@ -23,11 +23,7 @@ const lastEventIdLike = fc.oneof(
   fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n })).map(([a, b]) => `${a}-${b}`),
   fc.constantFrom("0-0", "-1-0", "1e3-0", " 1-1 ", "9007199254740993-0"),
 );
-const number = fc.oneof(
-  fc.double(),
-  fc.integer(),
-  fc.constantFrom(0, -0, 100, 100.0001, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2),
-);
+const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 100, 100.0001, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2));
 const sampleLike = fc.record(
   {
     cpu: fc.oneof(number, nasty),
@@ -35,7 +31,10 @@ const sampleLike = fc.record(
     rps: fc.oneof(number, fc.nat()),
     activeConnections: fc.oneof(number, fc.nat()),
     errorRate: number,
-    timestamp: fc.oneof(nasty, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+    timestamp: fc.oneof(
+      nasty,
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -91,7 +90,10 @@ describe("fuzz", { timeout: 90_000 }, () => {
     await fc.assert(
       fc.asyncProperty(idLike, fc.constantFrom("events", "stats", "metrics", "nothing"), async (id, route) => {
         const path = `/api/dashboards/${encodeURIComponent(id)}/${route}`;
-        const response = await SELF.fetch(base + path, route === "metrics" ? { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: "{}" } : {});
+        const response = await SELF.fetch(
+          base + path,
+          route === "metrics" ? { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: "{}" } : {},
+        );
         await expectClean(response, [200, 400, 404, 415]);
       }),
       { numRuns: 800 },
@@ -102,11 +104,22 @@ describe("fuzz", { timeout: 90_000 }, () => {
     const metricList = fc.array(fc.oneof(fc.constantFrom(...METRICS), nasty), { maxLength: 6 }).map((m) => m.join(","));
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ history: fc.oneof(nasty, fc.nat().map(String), fc.constantFrom("0", "3600", "99999999999")), metrics: metricList, lastEventId: lastEventIdLike, ticket: nasty }, { requiredKeys: [] }),
+        fc.record(
+          {
+            history: fc.oneof(nasty, fc.nat().map(String), fc.constantFrom("0", "3600", "99999999999")),
+            metrics: metricList,
+            lastEventId: lastEventIdLike,
+            ticket: nasty,
+          },
+          { requiredKeys: [] },
+        ),
         fc.option(lastEventIdLike),
         async (query, header) => {
           const params = new URLSearchParams(query as Record<string, string>);
-          const response = await SELF.fetch(`${base}/api/dashboards/${DASH}/events?${params}`, header === null ? {} : { headers: { "Last-Event-ID": header } });
+          const response = await SELF.fetch(
+            `${base}/api/dashboards/${DASH}/events?${params}`,
+            header === null ? {} : { headers: { "Last-Event-ID": header } },
+          );
           await expectClean(response, [200, 400, 414]);
         },
       ),

@@ -55,9 +55,24 @@ describe("InfluxDB line protocol: POST /api/v2/write", () => {
     const t = nowS();
     const good = `mem,host=a used_percent=10 ${t}`;
     const before = await published("o11");
-    await expectInvalid(await write("o11", `${good}\ndisk,path=/ used_percent=150 ${t}`, { precision: "s" }), 400, "invalid", "at line 2: metric \"disk\"");
-    await expectInvalid(await write("o11", `${good}\n\nmem,host=a used_percent=1 ${t - 7200}`, { precision: "s" }), 400, "invalid", "at line 3:");
-    await expectInvalid(await write("o11", `${good}\nmem,host=a,dc=x used_percent=1\nmem,host=a,dc=y used_percent=2`, { precision: "s" }), 400, "invalid", 'metric "mem": 3 series match');
+    await expectInvalid(
+      await write("o11", `${good}\ndisk,path=/ used_percent=150 ${t}`, { precision: "s" }),
+      400,
+      "invalid",
+      'at line 2: metric "disk"',
+    );
+    await expectInvalid(
+      await write("o11", `${good}\n\nmem,host=a used_percent=1 ${t - 7200}`, { precision: "s" }),
+      400,
+      "invalid",
+      "at line 3:",
+    );
+    await expectInvalid(
+      await write("o11", `${good}\nmem,host=a,dc=x used_percent=1\nmem,host=a,dc=y used_percent=2`, { precision: "s" }),
+      400,
+      "invalid",
+      'metric "mem": 3 series match',
+    );
     await expectInvalid(await write("o11", `${good}\nmem,host=a used_percent=`), 400, "invalid", "at line 2:");
     await expectInvalid(await write("o11", good, { precision: "h" }), 400, "invalid", 'precision "h"');
     expect(await published("o11")).toBe(before);
@@ -65,18 +80,30 @@ describe("InfluxDB line protocol: POST /api/v2/write", () => {
 
   it("Token or Bearer; InfluxDB-shaped 401, 404, 400, 413, 415", async () => {
     await expectInvalid(await write("o12", "mem,host=a used_percent=1", { auth: null }), 401, "unauthorized", "Token");
-    await expectInvalid(await write("o12", "mem,host=a used_percent=1", { auth: "Token wrong-token-0123456789" }), 401, "unauthorized", "not valid");
+    await expectInvalid(
+      await write("o12", "mem,host=a used_percent=1", { auth: "Token wrong-token-0123456789" }),
+      401,
+      "unauthorized",
+      "not valid",
+    );
     expect((await write("o12", "mem,host=a used_percent=1", { auth: `Bearer ${TOKEN}` })).status).toBe(204);
     await expectInvalid(await write("nope", "x f=1"), 404, "not found", 'bucket "nope"');
     await expectInvalid(await write("Bad_Id", "x f=1"), 400, "invalid", "not a dashboard id");
-    await expectInvalid(await SELF.fetch("https://dash.test/api/v2/write", { method: "POST", headers: { Authorization: `Token ${TOKEN}` }, body: "x f=1" }), 400, "invalid", "bucket is required");
+    await expectInvalid(
+      await SELF.fetch("https://dash.test/api/v2/write", { method: "POST", headers: { Authorization: `Token ${TOKEN}` }, body: "x f=1" }),
+      400,
+      "invalid",
+      "bucket is required",
+    );
     await expectInvalid(await write("o12", "x".repeat(8 * 1024 * 1024 + 1)), 413, "request too large", "INFLUX_MAX_BYTES");
     await expectInvalid(await write("o12", "x f=1", { headers: { "Content-Encoding": "br" } }), 415, "unsupported media type", "br");
   });
 
   it("gzip bodies; 100,000-line bodies are answered promptly", async () => {
     const t = nowS();
-    const gz = await new Response(new Blob([`mem,host=a used_percent=12 ${t}`]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+    const gz = await new Response(
+      new Blob([`mem,host=a used_percent=12 ${t}`]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer();
     expect((await write("o12", gz, { precision: "s", headers: { "Content-Encoding": "gzip" } })).status).toBe(204);
     const lines = Array.from({ length: 100_000 }, (_, i) => `cpu,cpu=cpu${i % 64},host=h usage_user=${i % 100}.5 ${t}`).join("\n");
     expect((await write("o12", lines, { precision: "s" })).status).toBe(204); // no metric: ignored
@@ -104,19 +131,43 @@ describe("InfluxDB line protocol: POST /api/v2/write", () => {
 
 const fieldValue = fc.oneof(
   fc.double().map(String),
-  fc.constantFrom("NaN", "Infinity", "-Infinity", "1e400", "-0", "9223372036854775808i", "18446744073709551616u", "t", "\"s\"", "1.5.5", ""),
+  fc.constantFrom("NaN", "Infinity", "-Infinity", "1e400", "-0", "9223372036854775808i", "18446744073709551616u", "t", '"s"', "1.5.5", ""),
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map((n) => `${n}i`),
 );
 const name = fc.oneof(fc.constantFrom("mem", "disk", "cpu", "m\\ e\\,m", "ünï©ødé", "a\\=b", "𝔪"), fc.string({ maxLength: 8 }));
-const timestamp = fc.oneof(fc.constant(""), fc.bigInt({ min: -(2n ** 66n), max: 2n ** 66n }).map(String), fc.constant(String(BigInt(Date.now()) * 1_000_000n)));
-const line = fc.tuple(name, fc.array(fc.tuple(name, name), { maxLength: 3 }), fc.array(fc.tuple(name, fieldValue), { minLength: 1, maxLength: 3 }), timestamp)
-  .map(([m, tags, fields, ts]) => `${m}${tags.map(([k, v]) => `,${k}=${v}`).join("")} ${fields.map(([k, v]) => `${k}=${v}`).join(",")}${ts ? ` ${ts}` : ""}`);
+const timestamp = fc.oneof(
+  fc.constant(""),
+  fc.bigInt({ min: -(2n ** 66n), max: 2n ** 66n }).map(String),
+  fc.constant(String(BigInt(Date.now()) * 1_000_000n)),
+);
+const line = fc
+  .tuple(
+    name,
+    fc.array(fc.tuple(name, name), { maxLength: 3 }),
+    fc.array(fc.tuple(name, fieldValue), { minLength: 1, maxLength: 3 }),
+    timestamp,
+  )
+  .map(
+    ([m, tags, fields, ts]) =>
+      `${m}${tags.map(([k, v]) => `,${k}=${v}`).join("")} ${fields.map(([k, v]) => `${k}=${v}`).join(",")}${ts ? ` ${ts}` : ""}`,
+  );
 
 const anyJson = fc.jsonValue({ maxDepth: 6 });
 const otlpish = fc.oneof(
   anyJson.map((j) => JSON.stringify(j)),
-  fc.tuple(fc.constantFrom("queue_depth", "http.requests", "mem_used_percent"), fc.oneof(fc.double(), fc.constantFrom("NaN", "Infinity", "1e999", "9007199254740993")), fc.oneof(fc.constant(undefined), fc.bigInt({ min: -1n, max: 2n ** 64n }).map(String), fc.constant("x")))
-    .map(([n, v, t]) => request(n === "http.requests" ? counter(n, [{ asDouble: v, timeUnixNano: t }]) : gauge(n, [{ asDouble: v, timeUnixNano: t, asInt: typeof v === "string" ? v : undefined }]))),
+  fc
+    .tuple(
+      fc.constantFrom("queue_depth", "http.requests", "mem_used_percent"),
+      fc.oneof(fc.double(), fc.constantFrom("NaN", "Infinity", "1e999", "9007199254740993")),
+      fc.oneof(fc.constant(undefined), fc.bigInt({ min: -1n, max: 2n ** 64n }).map(String), fc.constant("x")),
+    )
+    .map(([n, v, t]) =>
+      request(
+        n === "http.requests"
+          ? counter(n, [{ asDouble: v, timeUnixNano: t }])
+          : gauge(n, [{ asDouble: v, timeUnixNano: t, asInt: typeof v === "string" ? v : undefined }]),
+      ),
+    ),
 );
 
 describe("fuzz through the routes", () => {
@@ -139,14 +190,18 @@ describe("fuzz through the routes", () => {
   it("OTLP JSON and protobuf: 200 (maybe partial) or a 4xx with a google.rpc.Status", async () => {
     await fc.assert(
       fc.asyncProperty(otlpish, fc.uint8Array({ maxLength: 64 }), async (json, bytes) => {
-        for (const [body, type] of [[json, "application/json"], [bytes, "application/x-protobuf"]] as const) {
+        for (const [body, type] of [
+          [json, "application/json"],
+          [bytes, "application/x-protobuf"],
+        ] as const) {
           const response = await SELF.fetch("https://dash.test/api/dashboards/o12/otlp/v1/metrics", {
             method: "POST",
             headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": type },
             body,
           });
           expect([200, 400]).toContain(response.status);
-          if (response.status === 400 && type === "application/json") expect(await response.json()).toMatchObject({ code: 3, message: expect.any(String) });
+          if (response.status === 400 && type === "application/json")
+            expect(await response.json()).toMatchObject({ code: 3, message: expect.any(String) });
           else await response.arrayBuffer();
         }
       }),

@@ -37,7 +37,14 @@ describe("ingest: POST /api/dashboards/:id/metrics", () => {
     expect(result.alertIds).toEqual([]);
     const [event] = await stream.waitFor(1);
     expect(event!.id).toBe(result.ids[0]);
-    expect(JSON.parse(event!.data)).toEqual({ cpu: 42, memory: 63.2, rps: 1250, activeConnections: 140, errorRate: 0.33, timestamp: new Date(at).toISOString() });
+    expect(JSON.parse(event!.data)).toEqual({
+      cpu: 42,
+      memory: 63.2,
+      rps: 1250,
+      activeConnections: 140,
+      errorRate: 0.33,
+      timestamp: new Date(at).toISOString(),
+    });
     await stream.close();
   });
 
@@ -53,7 +60,10 @@ describe("ingest: POST /api/dashboards/:id/metrics", () => {
     expect(events.map((e) => e.event)).toEqual(["metric-update", "metric-update", "alert", "metric-update", "alert"]);
     expect(events.filter((e) => e.event === "alert").map((e) => JSON.parse(e.data).level)).toEqual(["critical", "resolved"]);
     expect(events.filter((e) => e.event === "metric-update").map((e) => e.id)).toEqual(result.ids);
-    const ok = await ingest("t24", Array.from({ length: 100 }, () => good));
+    const ok = await ingest(
+      "t24",
+      Array.from({ length: 100 }, () => good),
+    );
     expect(ok.status).toBe(202);
     await stream.close();
   });

@@ -21,14 +21,24 @@ describe("log ingest: POST /api/dashboards/:id/logs", () => {
   it("accepts one line or many, 202 with their ids, and viewers get them as `log` events in order", async () => {
     const stream = await openStream("/api/dashboards/t35/events?history=0");
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 3000).toISOString();
-    const one = await pushLogs("t35", { level: "warn", message: "disk 91% full", attributes: { host: "web-1", pct: 91, ok: false }, timestamp: at });
+    const one = await pushLogs("t35", {
+      level: "warn",
+      message: "disk 91% full",
+      attributes: { host: "web-1", pct: 91, ok: false },
+      timestamp: at,
+    });
     expect(one.status).toBe(202);
-    const many = await pushLogs("t35", [{ level: "info", message: "a" }, { level: "error", message: "b" }]);
+    const many = await pushLogs("t35", [
+      { level: "info", message: "a" },
+      { level: "error", message: "b" },
+    ]);
     const ids = [...((await one.json()) as LogIngestResult).ids, ...((await many.json()) as LogIngestResult).ids];
     expect(ids).toHaveLength(3);
     const events = await stream.waitFor(3);
     expect(events.map((e) => [e.id, e.event])).toEqual(ids.map((id) => [id, "log"]));
-    expect(events[0]!.data).toBe(`{"level":"warn","message":"disk 91% full","attributes":{"host":"web-1","pct":91,"ok":false},"timestamp":"${at}"}`);
+    expect(events[0]!.data).toBe(
+      `{"level":"warn","message":"disk 91% full","attributes":{"host":"web-1","pct":91,"ok":false},"timestamp":"${at}"}`,
+    );
     await stream.close();
   });
 
@@ -40,11 +50,20 @@ describe("log ingest: POST /api/dashboards/:id/logs", () => {
     [{ level: "info", message: "é".repeat(4097) }, "message: longer than 8 KB of UTF-8"],
     [{ level: "info", message: "x", attributes: { nested: { a: 1 } } }, "attributes.nested: must be text, a number or a boolean"],
     [{ level: "info", message: "x", attributes: [1] }, "attributes: must be an object"],
-    [{ level: "info", message: "x", attributes: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i])) }, "attributes: 33 attributes; at most 32"],
+    [
+      { level: "info", message: "x", attributes: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i])) },
+      "attributes: 33 attributes; at most 32",
+    ],
     [{ level: "info", message: "x", host: "a" }, "host: unknown field"],
     [{ level: "info", message: "x", timestamp: "yesterday" }, "timestamp: must be an ISO 8601"],
     [{ level: "info", message: "x", timestamp: "2999-01-01T00:00:00Z" }, "timestamp: must not be more than 5 minutes in the future"],
-    [[{ level: "info", message: "ok" }, { level: "info", message: 5 }], "[1].message: must be text"],
+    [
+      [
+        { level: "info", message: "ok" },
+        { level: "info", message: 5 },
+      ],
+      "[1].message: must be text",
+    ],
     [Array.from({ length: 501 }, () => ({ level: "info", message: "x" })), "501 lines in one request; send at most 500"],
     [[], "empty array"],
   ])("400 naming the problem for %j", async (body, message) => {
@@ -58,9 +77,17 @@ describe("log ingest: POST /api/dashboards/:id/logs", () => {
   it("keeps an exactly 8 KB message and refuses non-JSON, other types and unauthenticated pushes", async () => {
     expect((await pushLogs("t36", { level: "info", message: "é".repeat(4096) })).status).toBe(202);
     expect((await pushLogs("t36", null, '{"level":')).status).toBe(400);
-    const typed = await SELF.fetch("https://dash.test/api/dashboards/t36/logs", { method: "POST", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "text/plain" }, body: "hi" });
+    const typed = await SELF.fetch("https://dash.test/api/dashboards/t36/logs", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "text/plain" },
+      body: "hi",
+    });
     expect(typed.status).toBe(415);
-    const anonymous = await SELF.fetch("https://dash.test/api/dashboards/t36/logs", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const anonymous = await SELF.fetch("https://dash.test/api/dashboards/t36/logs", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
     expect(anonymous.status).toBe(401);
   });
 
@@ -84,7 +111,9 @@ describe("log ingest: POST /api/dashboards/:id/logs", () => {
 describe("log level filters", () => {
   it("default info and up; ?logs=warn; ?logs=debug; ?logs=none; with a metrics filter too", async () => {
     const streams = await Promise.all(
-      ["", "&logs=warn", "&logs=debug", "&logs=none", "&metrics=cpu&logs=error"].map((q) => openStream(`/api/dashboards/t38/events?history=0${q}`)),
+      ["", "&logs=warn", "&logs=debug", "&logs=none", "&metrics=cpu&logs=error"].map((q) =>
+        openStream(`/api/dashboards/t38/events?history=0${q}`),
+      ),
     );
     const lines = LEVELS.map((level) => ({ level, message: level }));
     await pushLogs("t38", lines);
@@ -115,7 +144,8 @@ describe("logs and metrics on one stream", () => {
     const head = await first.waitFor(7);
     await first.close();
     await abortAllDurableObjects(); // a deploy
-    for (let i = 10; i < 13; i++) ids.push(...((await (await pushLogs("t39", { level: "info", message: `line ${i}` })).json()) as LogIngestResult).ids);
+    for (let i = 10; i < 13; i++)
+      ids.push(...((await (await pushLogs("t39", { level: "info", message: `line ${i}` })).json()) as LogIngestResult).ids);
     const resumed = await openStream("/api/dashboards/t39/events", { "Last-Event-ID": head.at(-1)!.id! });
     const rest = await resumed.waitFor(ids.length - 7);
     await sleep(100);
@@ -132,7 +162,12 @@ describe("hostile log content", () => {
     const ok = await pushLogs("t10", { level: "error", message: evil, attributes: { "key\nid: 1-1": "v\r\nevent: x" } });
     expect(ok.status).toBe(202);
     // Raw bytes: 0xFF and a lone surrogate escape inside an otherwise valid body.
-    const bytes = new Uint8Array([...new TextEncoder().encode('{"level":"info","message":"bad '), 0xff, 0xfe, ...new TextEncoder().encode(' \\ud800 bytes"}')]);
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode('{"level":"info","message":"bad '),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode(' \\ud800 bytes"}'),
+    ]);
     const raw = await pushLogs("t10", null, bytes);
     expect(raw.status).toBe(202);
     const [a, b] = await stream.waitFor(2);
@@ -143,7 +178,10 @@ describe("hostile log content", () => {
     expect((JSON.parse(a!.data) as LogLine).attributes).toEqual({ "key\nid: 1-1": "v\r\nevent: x" });
     expect((JSON.parse(b!.data) as LogLine).message).toBe("bad \ufffd\ufffd \ud800 bytes");
     // On the wire: every frame is exactly id, event and one data line, and no raw control byte.
-    const frames = stream.raw().split("\n\n").filter((f) => f.startsWith("id: "));
+    const frames = stream
+      .raw()
+      .split("\n\n")
+      .filter((f) => f.startsWith("id: "));
     expect(frames).toHaveLength(2);
     for (const f of frames) {
       expect(f.split("\n").map((l) => l.split(":")[0])).toEqual(["id", "event", "data"]);

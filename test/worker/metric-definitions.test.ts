@@ -6,14 +6,22 @@ import type { DashboardDef } from "../../contract/index.ts";
 import { ConfigError, readConfig } from "../../worker/config.ts";
 
 const ok = { name: "queue_depth", warning: 100, critical: 500 };
-const read = (metrics: unknown, extra: Record<string, unknown> = {}) => () =>
-  readConfig({ ...env, DASHBOARDS: [{ id: "shop", name: "Shop", metrics, ...extra }] } as Env);
+const read =
+  (metrics: unknown, extra: Record<string, unknown> = {}) =>
+  () =>
+    readConfig({ ...env, DASHBOARDS: [{ id: "shop", name: "Shop", metrics, ...extra }] } as Env);
 
 describe("metric definitions in DASHBOARDS", () => {
   it.each([
     [[ok, { ...ok }], 'dashboard "shop": metric "queue_depth": is defined twice'],
-    [[{ name: "latency", warning: 800, critical: 400 }], 'metric "latency": warning 800 must be below critical 400 when direction is "above"'],
-    [[{ name: "orders", warning: 20, critical: 40, direction: "below" }], 'metric "orders": warning 20 must be above critical 40 when direction is "below"'],
+    [
+      [{ name: "latency", warning: 800, critical: 400 }],
+      'metric "latency": warning 800 must be below critical 400 when direction is "above"',
+    ],
+    [
+      [{ name: "orders", warning: 20, critical: 40, direction: "below" }],
+      'metric "orders": warning 20 must be above critical 40 when direction is "below"',
+    ],
     [[{ name: "ratio", min: 10, max: 1 }], 'metric "ratio": min 10 is greater than max 1'],
     [[{ name: "ratio", decimals: 7 }], 'metric "ratio": decimals must be a whole number from 0 to 6, got 7'],
     [[{ name: "ratio", decimals: 1.5 }], 'metric "ratio": decimals must be a whole number from 0 to 6'],
@@ -33,7 +41,10 @@ describe("metric definitions in DASHBOARDS", () => {
     [Array.from({ length: 33 }, (_, i) => ({ name: `m${i}` })), "33 metrics; at most 32 per dashboard"],
     [[{ name: "up", source: { name: "x", tags: {} } }], 'metric "up": source: unknown key "tags"'],
     [[{ name: "up", source: { scale: 0 } }], 'metric "up": source.scale must be a non-zero finite number'],
-    [[{ name: "up", source: { aggregate: "median" } }], 'metric "up": source.aggregate must be one of "sum", "avg", "min", "max", got "median"'],
+    [
+      [{ name: "up", source: { aggregate: "median" } }],
+      'metric "up": source.aggregate must be one of "sum", "avg", "min", "max", got "median"',
+    ],
     [[{ name: "up", source: { aggregate: 1 } }], 'metric "up": source.aggregate must be one of'],
   ])("refuses %j: %s", (metrics, message) => {
     expect(read(metrics)).toThrow(ConfigError);
@@ -54,14 +65,28 @@ describe("metric definitions in DASHBOARDS", () => {
   });
 
   it("fills in defaults: label = name, no unit, 2 decimals, above, hysteresis a tenth of warning–critical", () => {
-    const [shop] = read([ok, { name: "free_disk", warning: 20, critical: 10, direction: "below" }, { name: "only_critical", critical: 50 }, { name: "plain.value" }])().dashboards;
+    const [shop] = read([
+      ok,
+      { name: "free_disk", warning: 20, critical: 10, direction: "below" },
+      { name: "only_critical", critical: 50 },
+      { name: "plain.value" },
+    ])().dashboards;
     expect(shop).toEqual({
       id: "shop",
       name: "Shop",
       simulate: true,
       seed: false,
       metrics: [
-        { name: "queue_depth", label: "queue_depth", unit: "", decimals: 2, direction: "above", warning: 100, critical: 500, hysteresis: 40 },
+        {
+          name: "queue_depth",
+          label: "queue_depth",
+          unit: "",
+          decimals: 2,
+          direction: "above",
+          warning: 100,
+          critical: 500,
+          hysteresis: 40,
+        },
         { name: "free_disk", label: "free_disk", unit: "", decimals: 2, direction: "below", warning: 20, critical: 10, hysteresis: 1 },
         { name: "only_critical", label: "only_critical", unit: "", decimals: 2, direction: "above", critical: 50, hysteresis: 1 },
         { name: "plain.value", label: "plain.value", unit: "", decimals: 2, direction: "above" },

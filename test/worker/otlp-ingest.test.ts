@@ -22,12 +22,14 @@ function post(path: string, body: BodyInit, type: string, headers: Record<string
     body,
   });
 }
-const metrics = (dashboard: string, body: BodyInit, type = JSON_TYPE, headers: Record<string, string> = {}) => post(`/api/dashboards/${dashboard}/otlp/v1/metrics`, body, type, headers);
+const metrics = (dashboard: string, body: BodyInit, type = JSON_TYPE, headers: Record<string, string> = {}) =>
+  post(`/api/dashboards/${dashboard}/otlp/v1/metrics`, body, type, headers);
 
 /** A whole second some seconds ago, so samples have distinct, predictable times. */
 const at = (secondsAgo: number) => Math.floor(Date.now() / 1000) * 1000 - secondsAgo * 1000;
 
-const dataOf = (events: { event?: string; data: string }[], name = "metric-update") => events.filter((e) => e.event === name).map((e) => JSON.parse(e.data));
+const dataOf = (events: { event?: string; data: string }[], name = "metric-update") =>
+  events.filter((e) => e.event === name).map((e) => JSON.parse(e.data));
 
 describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
   it("SDK gauges over JSON: mapped by source (attributes, scale, avg), rounded, alerting; one sample per time", async () => {
@@ -46,13 +48,19 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
     expect(response.headers.get("content-type")).toBe(JSON_TYPE);
     expect(await response.json()).toEqual({
       // The idle CPU matches no metric (cpu filters on state "user"), nor does the unrelated gauge.
-      partialSuccess: { rejectedDataPoints: "2", errorMessage: '2 points matched no metric of dashboard "o1": system.cpu.utilization, unrelated.gauge' },
+      partialSuccess: {
+        rejectedDataPoints: "2",
+        errorMessage: '2 points matched no metric of dashboard "o1": system.cpu.utilization, unrelated.gauge',
+      },
     });
     const events = await stream.waitFor(3);
     const [update] = dataOf(events);
     expect(Object.keys(update)).toEqual(["cpu", "queue_depth", "timestamp"]);
     expect(update).toMatchObject({ cpu: 92.6, queue_depth: 612 });
-    expect(dataOf(events, "alert").map((a) => [a.metric, a.level])).toEqual([["cpu", "critical"], ["queue_depth", "critical"]]);
+    expect(dataOf(events, "alert").map((a) => [a.metric, a.level])).toEqual([
+      ["cpu", "critical"],
+      ["queue_depth", "critical"],
+    ]);
     await stream.close();
   });
 
@@ -74,7 +82,12 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
     const stream = await openStream("/api/dashboards/o3/events?history=0");
     const t = at(60);
     // Cumulative: baseline, +200 over 2 s, a reset (value drops), +40 over 1 s.
-    for (const [v, s] of [[100, 0], [500, 2], [20, 3], [60, 4]] as const) {
+    for (const [v, s] of [
+      [100, 0],
+      [500, 2],
+      [20, 3],
+      [60, 4],
+    ] as const) {
       expect((await metrics("o3", request(counter("http.requests", [dp(v, t + s * 1000)])))).status).toBe(200);
     }
     // Delta with start times, per interface, summed: (300 + 100) bytes over 2 s.
@@ -98,25 +111,43 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
     const stream = await openStream("/api/dashboards/o4/events?history=0");
     const t = at(5);
     const body = JSON.stringify({
-      resourceMetrics: [{
-        scopeMetrics: [{
-          metrics: [
-            { name: "latency", histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(t * 1e6), count: "1", bucketCounts: ["1"], explicitBounds: [] }] } },
-            gauge("nobody.asked", [dp(1, t)]),
-            // mem filters on host=a: two such series in one request, no aggregate → refused.
-            gauge("mem_used_percent", [dp(50, t, { host: "a", dc: "x" }), dp(60, t, { host: "a", dc: "y" })]),
-            gauge("queue_depth", [dp(5, Date.now() - 2 * 3600_000)]),
-            gauge("disk_used_percent", [dp(150, t, { path: "/" })]),
-            gauge("system.cpu.utilization", [dp(0.5, t, { "system.cpu.state": "user" })]),
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: "latency",
+                  histogram: {
+                    aggregationTemporality: 2,
+                    dataPoints: [{ timeUnixNano: String(t * 1e6), count: "1", bucketCounts: ["1"], explicitBounds: [] }],
+                  },
+                },
+                gauge("nobody.asked", [dp(1, t)]),
+                // mem filters on host=a: two such series in one request, no aggregate → refused.
+                gauge("mem_used_percent", [dp(50, t, { host: "a", dc: "x" }), dp(60, t, { host: "a", dc: "y" })]),
+                gauge("queue_depth", [dp(5, Date.now() - 2 * 3600_000)]),
+                gauge("disk_used_percent", [dp(150, t, { path: "/" })]),
+                gauge("system.cpu.utilization", [dp(0.5, t, { "system.cpu.state": "user" })]),
+              ],
+            },
           ],
-        }],
-      }],
+        },
+      ],
     });
     const response = await metrics("o4", body);
     expect(response.status).toBe(200);
     const { partialSuccess } = (await response.json()) as { partialSuccess: { rejectedDataPoints: string; errorMessage: string } };
     expect(partialSuccess.rejectedDataPoints).toBe("6");
-    for (const part of ['histogram "latency"', "nobody.asked", 'metric "mem": 2 series match', "dc=x", "must be within the retention period", 'metric "disk"', "150 is above the maximum 100"]) {
+    for (const part of [
+      'histogram "latency"',
+      "nobody.asked",
+      'metric "mem": 2 series match',
+      "dc=x",
+      "must be within the retention period",
+      'metric "disk"',
+      "150 is above the maximum 100",
+    ]) {
       expect(partialSuccess.errorMessage).toContain(part);
     }
     const [event] = await stream.waitFor(1);
@@ -157,7 +188,11 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
     const huge = await metrics("o6", new Uint8Array(4 * 1024 * 1024 + 1), PB);
     expect(huge.status).toBe(413);
 
-    const anon = await SELF.fetch("https://dash.test/api/dashboards/o6/otlp/v1/metrics", { method: "POST", headers: { "Content-Type": JSON_TYPE }, body: "{}" });
+    const anon = await SELF.fetch("https://dash.test/api/dashboards/o6/otlp/v1/metrics", {
+      method: "POST",
+      headers: { "Content-Type": JSON_TYPE },
+      body: "{}",
+    });
     expect(anon.status).toBe(401);
     expect((await getJson("/api/dashboards/o6/stats")).body).toMatchObject({ eventsPublished: 0 });
   });
@@ -197,8 +232,12 @@ describe("OTLP logs: POST /api/dashboards/:id/otlp/v1/logs", () => {
     const events = await stream.waitFor(6);
     const lines = dataOf(events, "log");
     expect(lines.map((l) => [l.level, l.message])).toEqual([
-      ["info", "order placed"], ["error", "payment failed"], ["debug", "trace detail"],
-      ["info", "order placed"], ["error", "payment failed"], ["debug", "trace detail"],
+      ["info", "order placed"],
+      ["error", "payment failed"],
+      ["debug", "trace detail"],
+      ["info", "order placed"],
+      ["error", "payment failed"],
+      ["debug", "trace detail"],
     ]);
     expect(lines[0].attributes).toMatchObject({ order: 42, "service.name": "checkout" });
     await stream.close();

@@ -10,10 +10,7 @@ describe("cron publisher", () => {
     const stream = await openStream("/api/dashboards/demo/events?history=0");
     const controller = createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" });
     // PUBLISH_WINDOW_SECONDS is 3 in tests; two overlapping invocations must not double-publish.
-    await Promise.all([
-      worker.scheduled(controller, env),
-      worker.scheduled(controller, env),
-    ]);
+    await Promise.all([worker.scheduled(controller, env), worker.scheduled(controller, env)]);
     const metrics = stream.events.filter((e) => e.event === "metric-update");
     // One per second of the 3 s window; a loaded machine may skip a late tick, never add one.
     expect(metrics.length).toBeGreaterThanOrEqual(1);

@@ -58,7 +58,7 @@ function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): Omit<
         b.max = Math.max(b.max, v);
         b.sum += v;
         b.count++;
-        if (ts >= b.lastTs) (b.last = v), (b.lastTs = ts); // id order: the later id wins a tie
+        if (ts >= b.lastTs) ((b.last = v), (b.lastTs = ts)); // id order: the later id wins a tie
       }
     }
   }
@@ -70,7 +70,13 @@ function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): Omit<
         const b = buckets.get(bt)!.get(name);
         return b ? f(b) : null;
       });
-    series[name] = { min: col((b) => b.min), max: col((b) => b.max), avg: col((b) => b.sum / b.count), last: col((b) => b.last), count: col((b) => b.count) };
+    series[name] = {
+      min: col((b) => b.min),
+      max: col((b) => b.max),
+      avg: col((b) => b.sum / b.count),
+      last: col((b) => b.last),
+      count: col((b) => b.count),
+    };
   }
   return { t, series };
 }
@@ -100,7 +106,8 @@ async function compare(dash: string, step: SeriesStep): Promise<void> {
 
 /** A sample of some of `defs` (at least one) at `ts`, values at each metric's precision. */
 function sampleArb(defs: MetricDef[], baseMs: number) {
-  const value = (d: MetricDef) => fc.integer({ min: 0, max: d.max !== undefined ? d.max * 10 ** d.decimals : 100_000 }).map((v) => v / 10 ** d.decimals);
+  const value = (d: MetricDef) =>
+    fc.integer({ min: 0, max: d.max !== undefined ? d.max * 10 ** d.decimals : 100_000 }).map((v) => v / 10 ** d.decimals);
   return fc
     .record({
       // Coarse offsets, so timestamps repeat inside a bucket (ties) and arrive out of order.
@@ -127,13 +134,16 @@ describe("history buckets", () => {
     const defs = defsOf(dash);
     let now = T0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(sampleArb(defs, T0), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }), async (batches) => {
-        now += 20_000; // the clock moves on between runs; samples stay within the ingest window
-        vi.setSystemTime(now);
-        for (const samples of batches) await stub(dash).publish({ samples });
-        await committed(dash);
-        for (const step of ["1m", "2m", "5m", "30m", "1h", "6h"] as const) await compare(dash, step);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(sampleArb(defs, T0), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        async (batches) => {
+          now += 20_000; // the clock moves on between runs; samples stay within the ingest window
+          vi.setSystemTime(now);
+          for (const samples of batches) await stub(dash).publish({ samples });
+          await committed(dash);
+          for (const step of ["1m", "2m", "5m", "30m", "1h", "6h"] as const) await compare(dash, step);
+        },
+      ),
       { numRuns: 12 },
     );
     // Alerts went into the log too (random CPU crosses its thresholds); only metric updates count.
@@ -143,7 +153,15 @@ describe("history buckets", () => {
   it("survive a restart: nothing lost, nothing counted twice", async () => {
     const dash = "r2";
     const defs = defsOf(dash);
-    const samples = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ cpu: i % 97, memory: 50, rps: i, activeConnections: 3, errorRate: 0.1, timestamp: new Date(from + i * 7_000).toISOString() }));
+    const samples = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        cpu: i % 97,
+        memory: 50,
+        rps: i,
+        activeConnections: 3,
+        errorRate: 0.1,
+        timestamp: new Date(from + i * 7_000).toISOString(),
+      }));
     await stub(dash).publish({ samples: samples(40, T0 - 30 * MIN) });
     await committed(dash);
     await abortAllDurableObjects();
@@ -156,7 +174,9 @@ describe("history buckets", () => {
 
   it("roll in at start what the log has and the buckets lack (a crash between the two)", async () => {
     const dash = "r3";
-    await stub(dash).publish({ samples: [{ cpu: 1, memory: 1, rps: 1, activeConnections: 1, errorRate: 0, timestamp: new Date(T0 - MIN).toISOString() }] });
+    await stub(dash).publish({
+      samples: [{ cpu: 1, memory: 1, rps: 1, activeConnections: 1, errorRate: 0, timestamp: new Date(T0 - MIN).toISOString() }],
+    });
     await committed(dash);
     // As if the object died after the log append, before the commit reached the buckets.
     const [last] = (await rawEvents(dash)).slice(-1);
@@ -164,7 +184,14 @@ describe("history buckets", () => {
     const lost: LogEntry[] = [5, 9, 2].map((v, i) => ({
       id: `${ms + i}-0`,
       event: EVENT.metric,
-      data: JSON.stringify({ cpu: v, memory: v, rps: v, activeConnections: v, errorRate: 0, timestamp: new Date(T0 - 2 * MIN + i).toISOString() }),
+      data: JSON.stringify({
+        cpu: v,
+        memory: v,
+        rps: v,
+        activeConnections: v,
+        errorRate: 0,
+        timestamp: new Date(T0 - 2 * MIN + i).toISOString(),
+      }),
     }));
     await inside(dash, (o) => o.log.append(lost));
     await abortAllDurableObjects();
@@ -190,7 +217,9 @@ describe("history buckets", () => {
     const ms = Number((await inside(dash, (o) => o.rollups.watermark))!.split("-")[0]) + 1000;
     await inside(dash, async (o) => {
       o.rollups.caughtUp = false;
-      await o.log.append([{ id: `${ms}-0`, event: EVENT.metric, data: JSON.stringify({ queue_depth: 8, timestamp: new Date(T0 - MIN + 1).toISOString() }) }]);
+      await o.log.append([
+        { id: `${ms}-0`, event: EVENT.metric, data: JSON.stringify({ queue_depth: 8, timestamp: new Date(T0 - MIN + 1).toISOString() }) },
+      ]);
     });
     const { json, complete } = await stub(dash).series({ from: T0 - HOUR, to: T0, step: "1m", metrics: ["queue_depth"] });
     expect(complete).toBe(true);
@@ -198,7 +227,9 @@ describe("history buckets", () => {
     // Again, and this time a commit comes first: it has the buckets catch up (on the append chain).
     await inside(dash, async (o) => {
       o.rollups.caughtUp = false;
-      await o.log.append([{ id: `${ms + 1000}-0`, event: EVENT.metric, data: JSON.stringify({ cache_hits: 0.5, timestamp: new Date(T0).toISOString() }) }]);
+      await o.log.append([
+        { id: `${ms + 1000}-0`, event: EVENT.metric, data: JSON.stringify({ cache_hits: 0.5, timestamp: new Date(T0).toISOString() }) },
+      ]);
     });
     vi.setSystemTime(T0 + 10_000); // ids above the one appended by hand
     await stub(dash).publish({ samples: [{ queue_depth: 1, timestamp: new Date(T0).toISOString() }] });
@@ -217,7 +248,9 @@ describe("history buckets", () => {
         o.config = { ...o.config, historyDays: 2 };
         o.appends.lastTrimAt = 0; // a sweep is due at the next append
       });
-      await stub(dash).publish({ samples: [{ cpu: 10, memory: 10, rps: 10, activeConnections: 10, errorRate: 0, timestamp: new Date(now).toISOString() }] });
+      await stub(dash).publish({
+        samples: [{ cpu: 10, memory: 10, rps: 10, activeConnections: 10, errorRate: 0, timestamp: new Date(now).toISOString() }],
+      });
       await committed(dash);
     };
     const counts = (step: SeriesStep) => inside(dash, (o) => o.rollups.query(defs, T0 - DAY, T0 + 100 * DAY, step).t.length);

@@ -14,7 +14,8 @@ const DAY = 86_400_000;
 const T0 = Date.parse("2026-12-01T12:00:00Z");
 
 const get = (path: string, headers: Record<string, string> = {}) => SELF.fetch(`https://dash.test${path}`, { headers });
-const reached = (dash: string) => runInDurableObject(stub(dash), (obj: DashboardObject) => (obj as unknown as { feed: { queries: number } }).feed.queries);
+const reached = (dash: string) =>
+  runInDurableObject(stub(dash), (obj: DashboardObject) => (obj as unknown as { feed: { queries: number } }).feed.queries);
 
 async function seed(dash: string, samples: Record<string, number | string>[]): Promise<void> {
   await stub(dash).publish({ samples: samples as never });
@@ -22,7 +23,14 @@ async function seed(dash: string, samples: Record<string, number | string>[]): P
 }
 
 /** A complete sample of the seed's five. */
-const full = (cpu: number, timestamp: number) => ({ cpu, memory: 50, rps: 100 + cpu, activeConnections: 7, errorRate: 0.1, timestamp: new Date(timestamp).toISOString() });
+const full = (cpu: number, timestamp: number) => ({
+  cpu,
+  memory: 50,
+  rps: 100 + cpu,
+  activeConnections: 7,
+  errorRate: 0.1,
+  timestamp: new Date(timestamp).toISOString(),
+});
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -48,7 +56,8 @@ describe("choosing the step", () => {
     expect(parseTime("2026-12-01T12:00:00Z")).toBe(T0);
     expect(parseTime("2026-12-01T13:00:00+01:00")).toBe(T0);
     expect(parseTime(String(T0))).toBe(T0);
-    for (const bad of ["yesterday", "2026-12-01T12:00:00", "2026-13-01T12:00:00Z", "1e12", "-5", ""]) expect(parseTime(bad), bad).toBeNull();
+    for (const bad of ["yesterday", "2026-12-01T12:00:00", "2026-13-01T12:00:00Z", "1e12", "-5", ""])
+      expect(parseTime(bad), bad).toBeNull();
   });
 });
 
@@ -59,7 +68,9 @@ describe("GET /api/dashboards/:id/series", () => {
       { queue_depth: 20, success_ratio: 99.5, timestamp: new Date(T0 - 3 * MIN + 30_000).toISOString() },
       { success_ratio: 97.25, timestamp: new Date(T0 - MIN).toISOString() },
     ]);
-    const response = await get(`/api/dashboards/r7/series?from=${T0 - 5 * MIN}&to=2026-12-01T12:00:00Z&step=1m&metrics=success_ratio,queue_depth`);
+    const response = await get(
+      `/api/dashboards/r7/series?from=${T0 - 5 * MIN}&to=2026-12-01T12:00:00Z&step=1m&metrics=success_ratio,queue_depth`,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await response.json()).toEqual<SeriesAnswer>({
@@ -75,7 +86,10 @@ describe("GET /api/dashboards/:id/series", () => {
 
   it("auto-steps a day of 1 Hz samples into 5-minute buckets, every metric by default", async () => {
     const samples = Array.from({ length: 600 }, (_, i) => full(i % 90, T0 - 600_000 + i * 1000));
-    await seed("r8", samples.map(({ cpu, timestamp }) => ({ queue_depth: cpu, timestamp })));
+    await seed(
+      "r8",
+      samples.map(({ cpu, timestamp }) => ({ queue_depth: cpu, timestamp })),
+    );
     const body = (await (await get(`/api/dashboards/r8/series`)).json()) as SeriesAnswer;
     expect(body.step).toBe("5m");
     expect(Object.keys(body.series)).toEqual(["queue_depth", "success_ratio", "http.server.p95", "cache_hits"]);

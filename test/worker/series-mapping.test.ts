@@ -7,8 +7,21 @@ import type { Point } from "../../worker/protocols/points.ts";
 import { mapPoints, seriesKey, type SeriesBatch } from "../../worker/series-mapping.ts";
 
 const now = Date.parse("2026-11-30T12:00:00Z");
-const dash = (metrics: unknown[]): DashboardDef => ({ id: "x", name: "x", simulate: false, seed: false, checks: [], metrics: defineMetrics("x", metrics) });
-const pt = (name: string, value: number, attributes: Point["attributes"] = {}, timeMs = now - 1000): Point => ({ name, value, attributes, timeMs, kind: "gauge" });
+const dash = (metrics: unknown[]): DashboardDef => ({
+  id: "x",
+  name: "x",
+  simulate: false,
+  seed: false,
+  checks: [],
+  metrics: defineMetrics("x", metrics),
+});
+const pt = (name: string, value: number, attributes: Point["attributes"] = {}, timeMs = now - 1000): Point => ({
+  name,
+  value,
+  attributes,
+  timeMs,
+  kind: "gauge",
+});
 const map = (d: DashboardDef, points: Point[]) => mapPoints(d, points, { now, retentionSeconds: 3600 });
 
 describe("series mapping", () => {
@@ -31,8 +44,16 @@ describe("series mapping", () => {
     const points = [pt("net", 1, { if: "eth0" }), pt("net", 3, { if: "lo" })];
     const plain = map(dash([{ name: "net" }]), points);
     expect(plain.batches).toEqual([]);
-    expect(plain.refused).toMatchObject({ count: 2, reasons: [expect.stringContaining('metric "net": 2 series match (net{if=eth0}, net{if=lo})')] });
-    for (const [aggregate, value] of [["sum", 4], ["avg", 2], ["min", 1], ["max", 3]] as const) {
+    expect(plain.refused).toMatchObject({
+      count: 2,
+      reasons: [expect.stringContaining('metric "net": 2 series match (net{if=eth0}, net{if=lo})')],
+    });
+    for (const [aggregate, value] of [
+      ["sum", 4],
+      ["avg", 2],
+      ["min", 1],
+      ["max", 3],
+    ] as const) {
       const d = dash([{ name: "net", source: { aggregate } }]);
       expect(assemble(d, map(d, points).batches, () => undefined).samples[0]).toMatchObject({ net: value });
     }
@@ -48,16 +69,40 @@ describe("series mapping", () => {
 
 describe("counter rates", () => {
   const batch = (kind: "cumulative" | "delta", pts: [number, number, number?][]): SeriesBatch => ({
-    metric: "r", key: "k", kind, timeMs: pts.map((p) => p[0]), value: pts.map((p) => p[1]), startMs: pts.map((p) => p[2] ?? NaN), ref: pts.map(() => -1),
+    metric: "r",
+    key: "k",
+    kind,
+    timeMs: pts.map((p) => p[0]),
+    value: pts.map((p) => p[1]),
+    startMs: pts.map((p) => p[2] ?? NaN),
+    ref: pts.map(() => -1),
   });
   it("cumulative: first point is a baseline, then the slope; a drop or new start is a reset, never negative", () => {
-    const r = counterRates(batch("cumulative", [[1000, 10], [3000, 30], [4000, 5], [5000, 15], [5000, 99]]), undefined);
+    const r = counterRates(
+      batch("cumulative", [
+        [1000, 10],
+        [3000, 30],
+        [4000, 5],
+        [5000, 15],
+        [5000, 99],
+      ]),
+      undefined,
+    );
     expect(r.values).toEqual([undefined, 10, undefined, 10, undefined]);
     expect(r.next).toEqual({ t: 5000, v: 15, s: 0 });
     expect(counterRates(batch("cumulative", [[7000, 35]]), r.next).values).toEqual([10]);
     expect(counterRates(batch("cumulative", [[7000, 35, 6000]]), { t: 5000, v: 15, s: 100 }).values).toEqual([undefined]);
   });
   it("delta: value over its own interval; negative is refused", () => {
-    expect(counterRates(batch("delta", [[3000, 20, 1000], [4000, 5], [5000, -1, 4000]]), undefined).values).toEqual([10, 5, expect.stringContaining("negative")]);
+    expect(
+      counterRates(
+        batch("delta", [
+          [3000, 20, 1000],
+          [4000, 5],
+          [5000, -1, 4000],
+        ]),
+        undefined,
+      ).values,
+    ).toEqual([10, 5, expect.stringContaining("negative")]);
   });
 });

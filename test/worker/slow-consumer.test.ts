@@ -50,7 +50,9 @@ describe("slow consumer", () => {
     const stalled = viewer((await SELF_fetch("/api/dashboards/t21/events?history=0")).body!);
     const readers = await Promise.all([1, 2, 3].map(() => openStream("/api/dashboards/t21/events?history=0")));
     // The stalled viewer sees the first update, then stops reading.
-    const [first] = await stub("t21").publish({ samples: [sample()] }).then((r) => r.ids);
+    const [first] = await stub("t21")
+      .publish({ samples: [sample()] })
+      .then((r) => r.ids);
     await within(5_000, "first event", stalled.readUntil(1));
 
     // A burst of 6,000 metric updates (≈ 1.2 MB), far more than one stream may hold.

@@ -17,9 +17,7 @@ describe("SSE stream on the wire", () => {
     const s = sample({ cpu: 12.3 });
     const [id] = await publish("t1", s);
     await stream.waitFor(1);
-    expect(stream.raw()).toBe(
-      `retry: ${retry}\n\nid: ${id}\nevent: metric-update\ndata: ${JSON.stringify(s)}\n\n`,
-    );
+    expect(stream.raw()).toBe(`retry: ${retry}\n\nid: ${id}\nevent: metric-update\ndata: ${JSON.stringify(s)}\n\n`);
     expect(id).toMatch(/^\d{13}-\d+$/);
     await stream.close();
   });

@@ -85,7 +85,11 @@ describe("one viewer's stream", () => {
     expect(s.client.closed).toBe(true);
     expect(s.closed).toEqual([s.client]);
     expect(s.client.dropped).toBe(0);
-    await expect((async () => { while (await s.readOne()); })()).rejects.toThrow("stream buffer full");
+    await expect(
+      (async () => {
+        while (await s.readOne());
+      })(),
+    ).rejects.toThrow("stream buffer full");
     // Every alert received arrived whole and in order, with nothing skipped.
     const got = ids(s.events);
     expect(got).toEqual(got.map((_, i) => i));
@@ -111,7 +115,11 @@ describe("one viewer's stream", () => {
     s.client.tick(HEARTBEAT, progressAt + STUCK_MS);
     expect(s.client.closed).toBe(true);
     expect(s.closed).toEqual([s.client]);
-    await expect((async () => { while (await s.readOne()); })()).rejects.toThrow("slow consumer");
+    await expect(
+      (async () => {
+        while (await s.readOne());
+      })(),
+    ).rejects.toThrow("slow consumer");
     expect(ids(s.events).at(-1)).toBeLessThan(999);
   });
 

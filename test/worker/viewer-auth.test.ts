@@ -29,7 +29,10 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("viewers when VIEWER_SECRET is not configured (local dev default)", () => {
   it("need no ticket", async () => {
-    expect(await (await SELF.fetch("https://dash.test/api/config")).json()).toEqual({ viewerAuth: "none", ticketTtlSeconds: 60 } satisfies ClientConfig);
+    expect(await (await SELF.fetch("https://dash.test/api/config")).json()).toEqual({
+      viewerAuth: "none",
+      ticketTtlSeconds: 60,
+    } satisfies ClientConfig);
     expect(await errorOf(await SELF.fetch("https://dash.test/api/tickets", { method: "POST" }))).toEqual([404, "viewer_auth_disabled"]);
     const stream = await openStream("/api/dashboards/t28/events?history=0");
     expect(stream.response.status).toBe(200);
@@ -54,7 +57,9 @@ describe("viewers when VIEWER_SECRET is configured", () => {
     const text = await readUntil(stream, ids[1]!);
     expect(text).toContain(`id: ${ids[0]}`);
     // A reconnect within the ticket's lifetime works with the same ticket.
-    const again = await request(`/api/dashboards/t29/events?ticket=${encodeURIComponent(ticket)}`, { headers: { "Last-Event-ID": ids[0]! } });
+    const again = await request(`/api/dashboards/t29/events?ticket=${encodeURIComponent(ticket)}`, {
+      headers: { "Last-Event-ID": ids[0]! },
+    });
     expect(again.status).toBe(200);
     await again.body!.cancel();
   });
@@ -78,7 +83,10 @@ describe("viewers when VIEWER_SECRET is configured", () => {
     for (const [query, error] of cases) {
       expect(await errorOf(await request(`/api/dashboards/t29/events${query}`)), query).toEqual([401, error]);
     }
-    expect(await errorOf(await request(`/api/dashboards/t30/events?ticket=${encodeURIComponent(ticket)}`))).toEqual([401, "ticket_wrong_dashboard"]);
+    expect(await errorOf(await request(`/api/dashboards/t30/events?ticket=${encodeURIComponent(ticket)}`))).toEqual([
+      401,
+      "ticket_wrong_dashboard",
+    ]);
   });
 
   it("issue tickets only for the right token and an existing dashboard", async () => {
@@ -137,7 +145,11 @@ describe("edges", () => {
   it("CORS: configured origins get Access-Control-Allow-Origin, others get nothing; preflights answered", async () => {
     const preflight = await SELF.fetch("https://dash.test/api/dashboards/demo/metrics", {
       method: "OPTIONS",
-      headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type" },
+      headers: {
+        Origin: "http://localhost:5173",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");

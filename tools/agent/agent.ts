@@ -53,10 +53,16 @@ export function startAgent(options: AgentOptions): Agent {
   );
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ "service.name": "realtime-dashboard-agent", "host.name": hostname() }),
-    readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.max(1000, intervalMs) })],
+    readers: [
+      new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.max(1000, intervalMs) }),
+    ],
   });
   // Process metrics are about the agent itself, not the host: left out.
-  new HostMetrics({ meterProvider: provider, name: "realtime-dashboard-agent", metricGroups: ["system.cpu", "system.memory", "system.network"] }).start();
+  new HostMetrics({
+    meterProvider: provider,
+    name: "realtime-dashboard-agent",
+    metricGroups: ["system.cpu", "system.memory", "system.network"],
+  }).start();
   const meter = provider.getMeter("realtime-dashboard-agent");
   const gauges = LOAD_METRICS.map((name) =>
     meter.createObservableGauge(name, { description: `Load average over ${name.split(".").pop()}`, unit: "{thread}" }),

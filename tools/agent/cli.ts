@@ -37,9 +37,11 @@ try {
   fail(`--url ${JSON.stringify(values.url)} is not a URL`);
 }
 if (url.protocol !== "http:" && url.protocol !== "https:") fail(`--url must be http:// or https://, got ${url.protocol}`);
-if (!values.dashboard || !DASHBOARD_ID_RE.test(values.dashboard)) fail(`--dashboard must be a dashboard id matching ${DASHBOARD_ID_RE.source}`);
+if (!values.dashboard || !DASHBOARD_ID_RE.test(values.dashboard))
+  fail(`--dashboard must be a dashboard id matching ${DASHBOARD_ID_RE.source}`);
 const intervalMs = Number(values.interval);
-if (!Number.isInteger(intervalMs) || intervalMs < 100) fail(`--interval must be a whole number of ms, at least 100, got ${values.interval}`);
+if (!Number.isInteger(intervalMs) || intervalMs < 100)
+  fail(`--interval must be a whole number of ms, at least 100, got ${values.interval}`);
 const token = process.env.INGEST_TOKEN;
 if (!token) fail("INGEST_TOKEN is not set: export the Worker's ingest token (npm run dev uses local-dev-ingest-token)");
 

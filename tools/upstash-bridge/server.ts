@@ -47,22 +47,49 @@ const UNAUTHORIZED =
   "WRONGPASS invalid or missing auth token. See https://docs.upstash.com/redis/troubleshooting/http_unauthorized for details.";
 const notAvailable = (name: string) =>
   `ERR Command is not available: '${name.toUpperCase()}'. See https://upstash.com/docs/redis/overall/rediscompatibility for details`;
-const notAllowed = (name: string) =>
-  `ERR Command "${name.toUpperCase()}" is not allowed in REST or it has a special context path`;
+const notAllowed = (name: string) => `ERR Command "${name.toUpperCase()}" is not allowed in REST or it has a special context path`;
 
 // Commands that change the state of a connection (Upstash: "Connection: only PING and ECHO",
 // transactions only via /multi-exec, pub/sub and MONITOR on their own SSE paths). Here they
 // would also corrupt the one connection every request shares, so they are refused.
 const NOT_ALLOWED = new Set([
-  "AUTH", "HELLO", "SELECT", "QUIT", "RESET", "CLIENT", "READONLY", "READWRITE",
-  "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "MONITOR",
-  "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE",
+  "AUTH",
+  "HELLO",
+  "SELECT",
+  "QUIT",
+  "RESET",
+  "CLIENT",
+  "READONLY",
+  "READWRITE",
+  "MULTI",
+  "EXEC",
+  "DISCARD",
+  "WATCH",
+  "UNWATCH",
+  "MONITOR",
+  "SUBSCRIBE",
+  "UNSUBSCRIBE",
+  "PSUBSCRIBE",
+  "PUNSUBSCRIBE",
+  "SSUBSCRIBE",
+  "SUNSUBSCRIBE",
 ]);
 // Blocking commands are not offered over REST by Upstash; here they would stall every other
 // request queued behind them on the shared connection.
 const BLOCKING = new Set([
-  "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
-  "WAIT", "WAITAOF", "SHUTDOWN", "SYNC", "PSYNC",
+  "BLPOP",
+  "BRPOP",
+  "BRPOPLPUSH",
+  "BLMOVE",
+  "BLMPOP",
+  "BZPOPMIN",
+  "BZPOPMAX",
+  "BZMPOP",
+  "WAIT",
+  "WAITAOF",
+  "SHUTDOWN",
+  "SYNC",
+  "PSYNC",
 ]);
 
 function refusal(args: Arg[]): string | undefined {
@@ -106,7 +133,7 @@ const errorJson = (message: string) => JSON.stringify({ error: message });
  *  (@upstash/redis sends numbers and booleans unquoted; Upstash stringifies them). */
 function commandFromJson(value: unknown): Arg[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new HttpError(400, "ERR a command must be a non-empty JSON array: [\"COMMAND\", \"arg1\", ...]");
+    throw new HttpError(400, 'ERR a command must be a non-empty JSON array: ["COMMAND", "arg1", ...]');
   }
   return value.map((v) => {
     if (typeof v === "string") return v;
@@ -117,7 +144,7 @@ function commandFromJson(value: unknown): Arg[] {
 
 function commandsFromJson(value: unknown): Arg[][] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new HttpError(400, "ERR the body must be a non-empty JSON array of commands: [[\"COMMAND\", \"arg1\", ...], ...]");
+    throw new HttpError(400, 'ERR the body must be a non-empty JSON array of commands: [["COMMAND", "arg1", ...], ...]');
   }
   return value.map(commandFromJson);
 }
@@ -135,7 +162,10 @@ function parseJson(body: Buffer): unknown {
 function commandFromPath(url: URL, body: Buffer): Arg[] {
   let args: Arg[];
   try {
-    args = url.pathname.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+    args = url.pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map((s) => decodeURIComponent(s));
   } catch {
     throw new HttpError(400, "ERR malformed percent-encoding in the URL path");
   }
@@ -292,9 +322,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       throw new HttpError(400, replyErrorMessage(cause as Error, index >= 0 ? commands[index] : ["EXEC"]));
     }
     const replies = exec.value as Reply[];
-    const items = replies.map((r, i) =>
-      r instanceof Error ? errorJson(replyErrorMessage(r, commands[i])) : resultJson(r, base64),
-    );
+    const items = replies.map((r, i) => (r instanceof Error ? errorJson(replyErrorMessage(r, commands[i])) : resultJson(r, base64)));
     return [200, `[${items.join(",")}]`];
   }
 

@@ -69,7 +69,10 @@ export async function readBody(
     // Unblocks a pump still waiting on a slow sender, then prefers its reason (TooLarge on the
     // compressed side) as the more telling one.
     await reader.cancel().catch(() => {});
-    const pumped = await pump.then(() => undefined, (p: unknown) => p);
+    const pumped = await pump.then(
+      () => undefined,
+      (p: unknown) => p,
+    );
     const reason = pumped instanceof ProtocolError ? pumped : e;
     if (reason instanceof ProtocolError) throw reason;
     throw new ProtocolError(`body is not valid gzip: ${reason instanceof Error ? reason.message : String(reason)}`);

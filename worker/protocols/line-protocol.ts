@@ -13,7 +13,15 @@ import { ProtocolError, Rejections, setOwn, type Attributes, type AttributeValue
 export type Precision = "ns" | "us" | "ms" | "s";
 export const PRECISIONS: readonly Precision[] = ["ns", "us", "ms", "s"];
 
-const NL = 10, CR = 13, SPACE = 32, TAB = 9, HASH = 35, COMMA = 44, EQ = 61, QUOTE = 34, BSL = 92;
+const NL = 10,
+  CR = 13,
+  SPACE = 32,
+  TAB = 9,
+  HASH = 35,
+  COMMA = 44,
+  EQ = 61,
+  QUOTE = 34,
+  BSL = 92;
 /** int64 nanoseconds, the range InfluxDB stores, in whole ms (to within 1 ms). */
 const MAX_MS = 9_223_372_036_854;
 const INT_RE = /^-?\d+$/;
@@ -117,7 +125,7 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
           const q = s.charCodeAt(j);
           if (q === QUOTE) break;
           if (q === BSL) j++;
-          else if (q === NL) line++, (lineStart = j + 1);
+          else if (q === NL) (line++, (lineStart = j + 1));
         }
         if (j >= n) {
           [line, lineStart] = [openLine, openLineStart]; // name where the string opened
@@ -173,16 +181,26 @@ function fieldValue(t: string, field: string): number | string {
   if (t.length === 0) return `missing value for field "${field}"`;
   if (last === 105 /* i */ || last === 117 /* u */) {
     const digits = t.slice(0, -1);
-    if (!(last === 105 ? INT_RE : UINT_RE).test(digits)) return `invalid ${last === 105 ? "integer" : "unsigned"} value ${JSON.stringify(t)} for field "${field}"`;
+    if (!(last === 105 ? INT_RE : UINT_RE).test(digits))
+      return `invalid ${last === 105 ? "integer" : "unsigned"} value ${JSON.stringify(t)} for field "${field}"`;
     const max = last === 105 ? (digits.charCodeAt(0) === 45 ? "9223372036854775808" : "9223372036854775807") : "18446744073709551615";
     const abs = digits.charCodeAt(0) === 45 ? digits.slice(1) : digits;
-    if (abs.length > max.length || (abs.length === max.length && abs > max)) return `value ${t.slice(0, 40)} for field "${field}" is out of range`;
+    if (abs.length > max.length || (abs.length === max.length && abs > max))
+      return `value ${t.slice(0, 40)} for field "${field}" is out of range`;
     return Number(digits); // beyond 2^53 the nearest double: this product only shows it
   }
   switch (t) {
-    case "t": case "T": case "true": case "True": case "TRUE":
+    case "t":
+    case "T":
+    case "true":
+    case "True":
+    case "TRUE":
       return 1;
-    case "f": case "F": case "false": case "False": case "FALSE":
+    case "f":
+    case "F":
+    case "false":
+    case "False":
+    case "FALSE":
       return 0;
   }
   if (!FLOAT_RE.test(t)) return `invalid value ${JSON.stringify(t.slice(0, 40))} for field "${field}"`;

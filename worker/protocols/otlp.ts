@@ -14,7 +14,18 @@ import {
 } from "./gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb.ts";
 import type { NumberDataPoint } from "./gen/opentelemetry/proto/metrics/v1/metrics_pb.ts";
-import { ProtocolError, Rejections, setOwn, type Attributes, type AttributeValue, type LogLevel, type LogRecord, type LogsResult, type Point, type PointsResult } from "./points.ts";
+import {
+  ProtocolError,
+  Rejections,
+  setOwn,
+  type Attributes,
+  type AttributeValue,
+  type LogLevel,
+  type LogRecord,
+  type LogsResult,
+  type Point,
+  type PointsResult,
+} from "./points.ts";
 
 export { readBody } from "./body.ts";
 
@@ -115,8 +126,18 @@ export function decodeOtlpLogs(body: Uint8Array | string, encoding: OtlpEncoding
 
 const LEVELS: LogLevel[] = ["debug", "debug", "info", "warn", "error", "fatal"];
 const TEXT_LEVELS: Record<string, LogLevel> = {
-  trace: "debug", debug: "debug", info: "info", information: "info", notice: "info",
-  warn: "warn", warning: "warn", error: "error", err: "error", fatal: "fatal", critical: "fatal", crit: "fatal",
+  trace: "debug",
+  debug: "debug",
+  info: "info",
+  information: "info",
+  notice: "info",
+  warn: "warn",
+  warning: "warn",
+  error: "error",
+  err: "error",
+  fatal: "fatal",
+  critical: "fatal",
+  crit: "fatal",
 };
 
 function level(severity: number, text: string): LogLevel {
@@ -128,7 +149,11 @@ function level(severity: number, text: string): LogLevel {
  * The response body OTLP/HTTP expects on success, in the request's encoding: empty, or a partial
  * success naming how many points/records were rejected and why.
  */
-export function otlpResponse(signal: "metrics" | "logs", encoding: OtlpEncoding, rejected: { count: number; reasons: string[] }): Uint8Array | string {
+export function otlpResponse(
+  signal: "metrics" | "logs",
+  encoding: OtlpEncoding,
+  rejected: { count: number; reasons: string[] },
+): Uint8Array | string {
   const partial = rejected.count > 0 ? { errorMessage: rejected.reasons.join("; ") } : undefined;
   if (encoding === "json") {
     if (partial === undefined) return "{}";

@@ -33,11 +33,13 @@ export function registerInfluxRoutes(app: Hono<AppEnv>): void {
 
     const bucket = c.req.query("bucket");
     if (!bucket) return influxError(c, 400, "invalid", "bucket is required: the id of the dashboard to write to");
-    if (!DASHBOARD_ID_RE.test(bucket)) return influxError(c, 400, "invalid", `bucket "${bucket.slice(0, 80)}" is not a dashboard id (${DASHBOARD_ID_RE.source})`);
+    if (!DASHBOARD_ID_RE.test(bucket))
+      return influxError(c, 400, "invalid", `bucket "${bucket.slice(0, 80)}" is not a dashboard id (${DASHBOARD_ID_RE.source})`);
     const dashboard = config.dashboards.find((d) => d.id === bucket);
     if (!dashboard) return influxError(c, 404, "not found", `bucket "${bucket}" not found: GET /api/dashboards lists the dashboards`);
     const precision = (c.req.query("precision") ?? "ns") as Precision;
-    if (!PRECISIONS.includes(precision)) return influxError(c, 400, "invalid", `precision "${precision.slice(0, 20)}" is not one of ns, us, ms, s`);
+    if (!PRECISIONS.includes(precision))
+      return influxError(c, 400, "invalid", `precision "${precision.slice(0, 20)}" is not one of ns, us, ms, s`);
 
     let parsed;
     try {
@@ -45,7 +47,8 @@ export function registerInfluxRoutes(app: Hono<AppEnv>): void {
       parsed = parseLineProtocol(body, precision);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      if (e.code === "too_large") return influxError(c, 413, "request too large", `${e.message} (INFLUX_MAX_BYTES); send fewer lines per request`);
+      if (e.code === "too_large")
+        return influxError(c, 413, "request too large", `${e.message} (INFLUX_MAX_BYTES); send fewer lines per request`);
       if (e.code === "unsupported_encoding") return influxError(c, 415, "unsupported media type", e.message);
       return influxError(c, 400, "invalid", e.message);
     }
@@ -53,12 +56,27 @@ export function registerInfluxRoutes(app: Hono<AppEnv>): void {
     if (mapped.refused.first) return invalidLine(c, mapped.refused.first, mapped.refused.count);
     if (mapped.batches.length === 0) return c.body(null, 204);
     if (mapped.accepted > config.pointRate.burst) {
-      return influxError(c, 413, "request too large", `${mapped.accepted} points in one request; this dashboard takes at most ${config.pointRate.burst} at once (INGEST_POINTS_BURST)`);
+      return influxError(
+        c,
+        413,
+        "request too large",
+        `${mapped.accepted} points in one request; this dashboard takes at most ${config.pointRate.burst} at once (INGEST_POINTS_BURST)`,
+      );
     }
-    const result = await dashboardStub(c.env, dashboard.id).publishPoints({ batches: mapped.batches, points: mapped.accepted, atomic: true });
+    const result = await dashboardStub(c.env, dashboard.id).publishPoints({
+      batches: mapped.batches,
+      points: mapped.accepted,
+      atomic: true,
+    });
     if ("retryAfterMs" in result) {
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-      return influxError(c, 429, "too many requests", `dashboard "${dashboard.id}" takes ${config.pointRate.perSecond} points/s; nothing was written, retry in ${seconds} s`, { "Retry-After": String(seconds) });
+      return influxError(
+        c,
+        429,
+        "too many requests",
+        `dashboard "${dashboard.id}" takes ${config.pointRate.perSecond} points/s; nothing was written, retry in ${seconds} s`,
+        { "Retry-After": String(seconds) },
+      );
     }
     if (!result.published && result.refused.first) return invalidLine(c, result.refused.first, result.refused.count);
     return c.body(null, 204);

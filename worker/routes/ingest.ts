@@ -15,7 +15,8 @@ import { dashboardStub } from "../stubs.ts";
 /** Ingest is on (INGEST_TOKEN is set) and the request carries it. */
 export const ingestAuth: MiddlewareHandler<AppEnv> = every(
   async (c, next) => {
-    if (!readConfig(c.env).ingestToken) return jsonError(c, 403, "ingest_disabled", "Ingest is off here: set the INGEST_TOKEN secret to enable it");
+    if (!readConfig(c.env).ingestToken)
+      return jsonError(c, 403, "ingest_disabled", "Ingest is off here: set the INGEST_TOKEN secret to enable it");
     await next();
   },
   requireBearer((c) => readConfig(c.env).ingestToken, "ingest token"),
@@ -26,7 +27,8 @@ function jsonBody(maxBytes: number, what: string): MiddlewareHandler<AppEnv> {
   return every(
     async (c, next) => {
       const type = c.req.header("Content-Type")?.split(";")[0]!.trim().toLowerCase();
-      if (type !== "application/json") return jsonError(c, 415, "unsupported_media_type", `Send the ${what} as Content-Type: application/json`);
+      if (type !== "application/json")
+        return jsonError(c, 415, "unsupported_media_type", `Send the ${what} as Content-Type: application/json`);
       await next();
     },
     bodyLimit({
@@ -73,14 +75,23 @@ export function registerIngestRoutes(app: Hono<AppEnv>): void {
 }
 
 /** Publishes checked log lines: 202 with their ids, or 429 with Retry-After past the log rate. */
-export async function publishLogs(c: Context<AppEnv>, lines: Parameters<ReturnType<typeof dashboardStub>["publishLogs"]>[0]["lines"]): Promise<Response> {
+export async function publishLogs(
+  c: Context<AppEnv>,
+  lines: Parameters<ReturnType<typeof dashboardStub>["publishLogs"]>[0]["lines"],
+): Promise<Response> {
   const result = await dashboardStub(c.env, c.get("dashboard").id).publishLogs({ lines });
   if ("retryAfterMs" in result) {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
     const { perSecond, burst } = readConfig(c.env).logRate;
-    return jsonError(c, 429, "rate_limited", `This dashboard takes ${perSecond} log lines/s (bursts of ${burst}); nothing of this request was published, retry in ${seconds} s`, {
-      "Retry-After": String(seconds),
-    });
+    return jsonError(
+      c,
+      429,
+      "rate_limited",
+      `This dashboard takes ${perSecond} log lines/s (bursts of ${burst}); nothing of this request was published, retry in ${seconds} s`,
+      {
+        "Retry-After": String(seconds),
+      },
+    );
   }
   return c.json<LogIngestResult>({ ids: result.ids }, 202);
 }

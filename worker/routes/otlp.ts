@@ -22,7 +22,12 @@ const GRPC = { 400: 3, 413: 3, 415: 3, 429: 8 } as const;
 const CONTENT_TYPE = { json: "application/json", protobuf: "application/x-protobuf" } as const;
 
 /** A google.rpc.Status body: `{ code, message }` as JSON, or fields 1 (code) and 2 (message) as protobuf. */
-function statusResponse(status: keyof typeof GRPC, encoding: OtlpEncoding, message: string, headers: Record<string, string> = {}): Response {
+function statusResponse(
+  status: keyof typeof GRPC,
+  encoding: OtlpEncoding,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   const code = GRPC[status];
   const body = encoding === "json" ? JSON.stringify({ code, message }) : encodeStatus(code, message);
   return new Response(body, { status, headers: { "Content-Type": CONTENT_TYPE[encoding], ...headers } });
@@ -70,7 +75,12 @@ function protocolError(e: unknown, encoding: OtlpEncoding): Response {
 
 function rateLimited(encoding: OtlpEncoding, retryAfterMs: number, what: string): Response {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return statusResponse(429, encoding, `This dashboard is over its ${what} rate; nothing of this request was published, retry in ${seconds} s`, { "Retry-After": String(seconds) });
+  return statusResponse(
+    429,
+    encoding,
+    `This dashboard is over its ${what} rate; nothing of this request was published, retry in ${seconds} s`,
+    { "Retry-After": String(seconds) },
+  );
 }
 
 export function registerOtlpRoutes(app: Hono<AppEnv>): void {
@@ -88,17 +98,26 @@ export function registerOtlpRoutes(app: Hono<AppEnv>): void {
     const dashboard = c.get("dashboard");
     const mapped = mapPoints(dashboard, decoded.points, { now: Date.now(), retentionSeconds: config.retentionSeconds });
     if (mapped.accepted > config.pointRate.burst) {
-      return statusResponse(413, encoding, `${mapped.accepted} points in one request; this dashboard takes at most ${config.pointRate.burst} at once (INGEST_POINTS_BURST)`);
+      return statusResponse(
+        413,
+        encoding,
+        `${mapped.accepted} points in one request; this dashboard takes at most ${config.pointRate.burst} at once (INGEST_POINTS_BURST)`,
+      );
     }
     let refused = mapped.refused;
     if (mapped.batches.length > 0) {
-      const result = await dashboardStub(c.env, dashboard.id).publishPoints({ batches: mapped.batches, points: mapped.accepted, atomic: false });
+      const result = await dashboardStub(c.env, dashboard.id).publishPoints({
+        batches: mapped.batches,
+        points: mapped.accepted,
+        atomic: false,
+      });
       if ("retryAfterMs" in result) return rateLimited(encoding, result.retryAfterMs, `point (${config.pointRate.perSecond}/s)`);
       refused = { count: refused.count + result.refused.count, reasons: [...refused.reasons, ...result.refused.reasons] };
     }
     const { unmatched } = mapped;
     const reasons = [...decoded.rejected.reasons, ...refused.reasons];
-    if (unmatched.count > 0) reasons.unshift(`${unmatched.count} points matched no metric of dashboard "${dashboard.id}": ${unmatched.names.join(", ")}`);
+    if (unmatched.count > 0)
+      reasons.unshift(`${unmatched.count} points matched no metric of dashboard "${dashboard.id}": ${unmatched.names.join(", ")}`);
     return success("metrics", encoding, decoded.rejected.count + refused.count + unmatched.count, reasons);
   });
 
@@ -126,7 +145,11 @@ export function registerOtlpRoutes(app: Hono<AppEnv>): void {
       } else lines.push(line);
     }
     if (lines.length > config.logRate.burst) {
-      return statusResponse(413, encoding, `${lines.length} log records in one request; this dashboard takes at most ${config.logRate.burst} at once (LOG_BURST)`);
+      return statusResponse(
+        413,
+        encoding,
+        `${lines.length} log records in one request; this dashboard takes at most ${config.logRate.burst} at once (LOG_BURST)`,
+      );
     }
     if (lines.length > 0) {
       const result = await dashboardStub(c.env, c.get("dashboard").id).publishLogs({ lines });
@@ -150,7 +173,11 @@ function toLine(record: LogRecord, retentionSeconds: number, now: number): LogLi
   const attributes: Record<string, AttributeValue> = {};
   for (const [key, value] of Object.entries(record.attributes).slice(-LOG_LIMITS.attributes)) {
     if (key.length === 0 || key.length > LOG_LIMITS.attributeKeyLength) continue;
-    setOwn(attributes, key, typeof value === "string" && value.length > LOG_LIMITS.attributeValueLength ? value.slice(0, LOG_LIMITS.attributeValueLength) : value);
+    setOwn(
+      attributes,
+      key,
+      typeof value === "string" && value.length > LOG_LIMITS.attributeValueLength ? value.slice(0, LOG_LIMITS.attributeValueLength) : value,
+    );
   }
   return toLogLine(record.level, record.message, attributes, timeMs);
 }

@@ -35,10 +35,14 @@ export function registerStreamRoute(app: Hono<AppEnv>): void {
       const config = readConfig(c.env);
       const query = c.req.valid("query");
       const { id, metrics } = c.get("dashboard");
-      const filter = parseStreamFilter(query, metrics.map((m) => m.name));
+      const filter = parseStreamFilter(
+        query,
+        metrics.map((m) => m.name),
+      );
       if (filter && "error" in filter) return jsonError(c, 400, "invalid_query", filter.error);
       if (config.viewer) {
-        if (!query.ticket) return jsonError(c, 401, "ticket_required", "This dashboard needs a ticket: POST /api/tickets, then add ?ticket=");
+        if (!query.ticket)
+          return jsonError(c, 401, "ticket_required", "This dashboard needs a ticket: POST /api/tickets, then add ?ticket=");
         const check = await checkTicket(config.viewer.secret, query.ticket, id);
         if (!check.ok) return jsonError(c, 401, check.error, check.message);
       }
@@ -57,25 +61,25 @@ export function registerStreamRoute(app: Hono<AppEnv>): void {
       return openOnRelay(c.env, id, config.relaysPerDashboard, target, init);
     },
   );
-  }
+}
 
-  /**
-   * Places a viewer on one of the dashboard's K relays, chosen at random; a full relay (503) is
-   * passed over for the next in a random order, and only when all K are full is the 503 returned.
-   */
-  async function openOnRelay(env: Env, id: string, relays: number, target: URL, init: RequestInit): Promise<Response> {
-    const order = Array.from({ length: relays }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    let response: Response | undefined;
-    for (const i of order) {
-      await response?.body?.cancel();
-      const headers = new Headers(init.headers);
-      headers.set(RELAY_NAME_HEADER, `${id}:${i}`);
-      response = await relayStub(env, id, i).fetch(target, { ...init, headers });
-      if (response.status !== 503) return response;
-    }
-    return response!;
+/**
+ * Places a viewer on one of the dashboard's K relays, chosen at random; a full relay (503) is
+ * passed over for the next in a random order, and only when all K are full is the 503 returned.
+ */
+async function openOnRelay(env: Env, id: string, relays: number, target: URL, init: RequestInit): Promise<Response> {
+  const order = Array.from({ length: relays }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  let response: Response | undefined;
+  for (const i of order) {
+    await response?.body?.cancel();
+    const headers = new Headers(init.headers);
+    headers.set(RELAY_NAME_HEADER, `${id}:${i}`);
+    response = await relayStub(env, id, i).fetch(target, { ...init, headers });
+    if (response.status !== 503) return response;
+  }
+  return response!;
 }

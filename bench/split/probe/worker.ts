@@ -58,7 +58,11 @@ export default {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     void writer.write(enc.encode(": open\n\n"));
-    ws.addEventListener("message", (e) => void writer.write(typeof e.data === "string" ? enc.encode(e.data) : new Uint8Array(e.data as ArrayBuffer)).catch(() => ws.close()));
+    ws.addEventListener(
+      "message",
+      (e) =>
+        void writer.write(typeof e.data === "string" ? enc.encode(e.data) : new Uint8Array(e.data as ArrayBuffer)).catch(() => ws.close()),
+    );
     ws.addEventListener("close", () => void writer.close().catch(() => {}));
     request.signal.addEventListener("abort", () => ws.close());
     return new Response(readable, { headers: SSE });

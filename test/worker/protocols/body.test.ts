@@ -9,12 +9,15 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 /** A stream of `chunks`, counting how many the reader pulled. */
 function counted(chunks: Uint8Array[]) {
   const state = { pulled: 0 };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (state.pulled === chunks.length) return c.close();
-      c.enqueue(chunks[state.pulled++]!);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        if (state.pulled === chunks.length) return c.close();
+        c.enqueue(chunks[state.pulled++]!);
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { stream, state };
 }
 
@@ -29,7 +32,8 @@ async function gzip(parts: Uint8Array[]): Promise<Uint8Array> {
 }
 
 /** Splits bytes into chunks of `size`. */
-const chunked = (b: Uint8Array, size: number) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+const chunked = (b: Uint8Array, size: number) =>
+  Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
 
 describe("readBody", () => {
   it("reads identity bodies from a Request or a stream, and a missing body as empty", async () => {

@@ -64,7 +64,8 @@ function mutateJson(doc: unknown, path: number[], replacement: unknown): unknown
   const nodes: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
   const walk = (v: unknown) => {
     if (Array.isArray(v)) v.forEach((x, i) => (nodes.push({ parent: v, key: i }), walk(x)));
-    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) nodes.push({ parent: v as Record<string, unknown>, key: k }), walk(x);
+    else if (v !== null && typeof v === "object")
+      for (const [k, x] of Object.entries(v)) (nodes.push({ parent: v as Record<string, unknown>, key: k }), walk(x));
   };
   const copy = structuredClone(doc);
   walk(copy);
@@ -92,31 +93,40 @@ beforeAll(async () => {
 /** Decodes and checks the records' shape; throws what the decoder threw. */
 const decoders: [string, (b: Uint8Array | string, e: OtlpEncoding) => void][] = [
   ["metrics", (b, e) => wellFormed(decodeOtlpMetrics(b, e).points)],
-  ["logs", (b, e) => {
-    for (const r of decodeOtlpLogs(b, e).logs) {
-      expect(["debug", "info", "warn", "error", "fatal"]).toContain(r.level);
-      expect(typeof r.message).toBe("string");
-      if (r.timeMs !== undefined) expect(Number.isFinite(r.timeMs)).toBe(true);
-      for (const v of Object.values(r.attributes)) expect(["string", "number", "boolean"]).toContain(typeof v);
-    }
-  }],
+  [
+    "logs",
+    (b, e) => {
+      for (const r of decodeOtlpLogs(b, e).logs) {
+        expect(["debug", "info", "warn", "error", "fatal"]).toContain(r.level);
+        expect(typeof r.message).toBe("string");
+        if (r.timeMs !== undefined) expect(Number.isFinite(r.timeMs)).toBe(true);
+        for (const v of Object.values(r.attributes)) expect(["string", "number", "boolean"]).toContain(typeof v);
+      }
+    },
+  ],
 ];
 
 describe("OTLP decoders under fuzzing", () => {
   for (const [signal, decode] of decoders) {
     for (const encoding of ["protobuf", "json"] as const) {
       it(`${signal}/${encoding}: random bytes`, () => {
-        fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
-          outcome(() => decode(bytes, encoding));
-        }), { numRuns: 1_000 });
+        fc.assert(
+          fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+            outcome(() => decode(bytes, encoding));
+          }),
+          { numRuns: 1_000 },
+        );
       });
 
       it(`${signal}/${encoding}: mutated valid requests`, () => {
         const valid = (signal === "metrics" ? metrics : logs)[encoding];
         const seen = new Set<string>();
-        fc.assert(fc.property(mutated(valid), (bytes) => {
-          seen.add(outcome(() => decode(bytes, encoding)));
-        }), { numRuns: 1_500 });
+        fc.assert(
+          fc.property(mutated(valid), (bytes) => {
+            seen.add(outcome(() => decode(bytes, encoding)));
+          }),
+          { numRuns: 1_500 },
+        );
         // Both outcomes happen, so the mutations neither always break nor never break the body.
         expect([...seen].sort()).toEqual(["error", "ok"]);
       });
@@ -128,9 +138,12 @@ describe("OTLP decoders under fuzzing", () => {
         fc.jsonValue({ maxDepth: 3 }),
         fc.constantFrom("NaN", "Infinity", "-1", "1e999", "18446744073709551616", "zz", "", 1e308, -0, 2 ** 64, null, [], {}),
       );
-      fc.assert(fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), anyJson, (path, replacement) => {
-        outcome(() => decode(JSON.stringify(mutateJson(doc, path, replacement)), "json"));
-      }), { numRuns: 2_000 });
+      fc.assert(
+        fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), anyJson, (path, replacement) => {
+          outcome(() => decode(JSON.stringify(mutateJson(doc, path, replacement)), "json"));
+        }),
+        { numRuns: 2_000 },
+      );
     });
   }
 
@@ -148,7 +161,7 @@ describe("OTLP decoders under fuzzing", () => {
 
 describe("line protocol under fuzzing", () => {
   const valid = [
-    "cpu,host=a,region=eu\\ west usage=1.5,idle=98i,ok=true,s=\"x \\\" y\" 1700000000000000000",
+    'cpu,host=a,region=eu\\ west usage=1.5,idle=98i,ok=true,s="x \\" y" 1700000000000000000',
     "# comment",
     "mem\\,x,k\\=1=v\\ 2 used=1e3,free=2u",
     "",
@@ -156,38 +169,56 @@ describe("line protocol under fuzzing", () => {
   ].join("\n");
 
   it("random text", () => {
-    const text = fc.string({ unit: fc.constantFrom(..."ab=, \\\"\n\r\t#.-+0123456789eEiutTfF"), maxLength: 200 });
-    fc.assert(fc.property(fc.oneof(text, fc.string({ unit: "binary", maxLength: 200 })), (body) => {
-      outcome(() => wellFormed(parseLineProtocol(body).points));
-    }), { numRuns: 3_000 });
+    const text = fc.string({ unit: fc.constantFrom(...'ab=, \\"\n\r\t#.-+0123456789eEiutTfF'), maxLength: 200 });
+    fc.assert(
+      fc.property(fc.oneof(text, fc.string({ unit: "binary", maxLength: 200 })), (body) => {
+        outcome(() => wellFormed(parseLineProtocol(body).points));
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it("mutated valid bodies: errors name a line that exists", () => {
     const bytes = new TextEncoder().encode(valid);
     const seen = new Set<string>();
-    fc.assert(fc.property(mutated(bytes), fc.constantFrom("ns", "us", "ms", "s" as const), (b, precision) => {
-      try {
-        wellFormed(parseLineProtocol(b, precision).points);
-        seen.add("ok");
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        seen.add("error");
-        const m = /^at line (\d+):(-?\d+): /.exec(e.message);
-        if (m) expect(Number(m[2])).toBeGreaterThanOrEqual(1);
-        if (m) expect(Number(m[1])).toBeLessThanOrEqual(new TextDecoder().decode(b).split("\n").length);
-        else expect(e.message).toBe("body is not valid UTF-8");
-      }
-    }), { numRuns: 3_000 });
+    fc.assert(
+      fc.property(mutated(bytes), fc.constantFrom("ns", "us", "ms", "s" as const), (b, precision) => {
+        try {
+          wellFormed(parseLineProtocol(b, precision).points);
+          seen.add("ok");
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+          seen.add("error");
+          const m = /^at line (\d+):(-?\d+): /.exec(e.message);
+          if (m) expect(Number(m[2])).toBeGreaterThanOrEqual(1);
+          if (m) expect(Number(m[1])).toBeLessThanOrEqual(new TextDecoder().decode(b).split("\n").length);
+          else expect(e.message).toBe("body is not valid UTF-8");
+        }
+      }),
+      { numRuns: 3_000 },
+    );
     expect([...seen].sort()).toEqual(["error", "ok"]);
   });
 
   it("escaped and unicode names survive the round trip", () => {
-    const name = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }).filter((s) => !/[\\\n\r\t]/.test(s) && !s.startsWith("#") && s.trim() === s);
+    const name = fc
+      .string({ unit: "grapheme", minLength: 1, maxLength: 12 })
+      .filter((s) => !/[\\\n\r\t]/.test(s) && !s.startsWith("#") && s.trim() === s);
     const esc = (s: string, chars: RegExp) => s.replace(chars, (c) => `\\${c}`);
-    fc.assert(fc.property(name, name, name, name, fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (v === 0 ? 0 : v)), (m, tk, tv, fk, value) => {
-      const line = `${esc(m, /[, ]/g)},${esc(tk, /[,= ]/g)}=${esc(tv, /[,= ]/g)} ${esc(fk, /[,= ]/g)}=${value} 1`;
-      const r = parseLineProtocol(line);
-      expect(r.points).toEqual([{ name: `${m}_${fk}`, attributes: { [tk]: tv }, timeMs: 0, value, kind: "gauge" }]);
-    }), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(
+        name,
+        name,
+        name,
+        name,
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (v === 0 ? 0 : v)),
+        (m, tk, tv, fk, value) => {
+          const line = `${esc(m, /[, ]/g)},${esc(tk, /[,= ]/g)}=${esc(tv, /[,= ]/g)} ${esc(fk, /[,= ]/g)}=${value} 1`;
+          const r = parseLineProtocol(line);
+          expect(r.points).toEqual([{ name: `${m}_${fk}`, attributes: { [tk]: tv }, timeMs: 0, value, kind: "gauge" }]);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });

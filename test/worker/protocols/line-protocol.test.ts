@@ -34,9 +34,16 @@ describe("line protocol from @influxdata/influxdb-client", () => {
       .toLineProtocol()!;
     const r = parse(line);
     const attrs = { "host name": "a=b,c d", région: "Zürich 🚀" };
-    expect(r.points).toEqual([
-      ["bad", 0], ["big", -1.7976931348623157e308], ["n", -42], ["ok", 1], ["u", 18446744073709551615], ["us=er", 1.5e-7],
-    ].map(([f, value]) => ({ name: `cpu load,x=1_${f}`, attributes: attrs, timeMs: 1700000000123, value, kind: "gauge" })));
+    expect(r.points).toEqual(
+      [
+        ["bad", 0],
+        ["big", -1.7976931348623157e308],
+        ["n", -42],
+        ["ok", 1],
+        ["u", 18446744073709551615],
+        ["us=er", 1.5e-7],
+      ].map(([f, value]) => ({ name: `cpu load,x=1_${f}`, attributes: attrs, timeMs: 1700000000123, value, kind: "gauge" })),
+    );
     expect(r.rejected).toEqual({ count: 1, reasons: ['string field "note" of "cpu load,x=1"'] });
     // The points of a line share one frozen attributes object.
     expect(new Set(r.points.map((p) => p.attributes)).size).toBe(1);
@@ -74,10 +81,12 @@ describe("line protocol from @influxdata/influxdb-client", () => {
     // The client's own conversion of a Date at each precision.
     const date = new Date(1_700_000_000_123);
     for (const precision of ["ns", "us", "ms", "s"] as const) {
-      const settings = { convertTime: (d: string | number | Date | undefined) => {
-        const ms = (d as Date).getTime();
-        return { ns: `${ms}000000`, us: `${ms}000`, ms: `${ms}`, s: `${Math.floor(ms / 1000)}` }[precision];
-      } };
+      const settings = {
+        convertTime: (d: string | number | Date | undefined) => {
+          const ms = (d as Date).getTime();
+          return { ns: `${ms}000000`, us: `${ms}000`, ms: `${ms}`, s: `${Math.floor(ms / 1000)}` }[precision];
+        },
+      };
       const line = new InfluxPoint("m").floatField("v", 1).timestamp(date).toLineProtocol(settings)!;
       expect(parse(line, precision).points[0]!.timeMs).toBe(precision === "s" ? 1_700_000_000_000 : 1_700_000_000_123);
     }
@@ -148,7 +157,10 @@ describe("line protocol syntax", () => {
 
   it("refuses invalid UTF-8 bytes and accepts valid bytes", () => {
     expect(() => parse(new Uint8Array([0x6d, 0xff, 0x20, 0x76, 0x3d, 0x31]))).toThrow(/not valid UTF-8/);
-    expect(parse(new TextEncoder().encode("température,lieu=cuisine v=21.5")).points[0]).toMatchObject({ name: "température_v", attributes: { lieu: "cuisine" } });
+    expect(parse(new TextEncoder().encode("température,lieu=cuisine v=21.5")).points[0]).toMatchObject({
+      name: "température_v",
+      attributes: { lieu: "cuisine" },
+    });
   });
 
   it("parses timestamps far in the past and future (the route decides the window)", () => {
@@ -176,7 +188,11 @@ describe("line protocol at scale", () => {
     const r = parse(body);
     expect(r.points).toHaveLength(25_000);
     expect(r.points[5]).toEqual({
-      name: "cpu_usage_user", attributes: { cpu: "cpu1", host: "web-1.example.com", region: "eu-west-1" }, timeMs: 1_700_000_001_000, value: 1.25, kind: "gauge",
+      name: "cpu_usage_user",
+      attributes: { cpu: "cpu1", host: "web-1.example.com", region: "eu-west-1" },
+      timeMs: 1_700_000_001_000,
+      value: 1.25,
+      kind: "gauge",
     });
     console.log(`line protocol: ${perLine.toFixed(2)} µs per line (5 fields, 3 tags)`);
     // Generous, to stay green on a loaded machine while still catching a super-linear parser;

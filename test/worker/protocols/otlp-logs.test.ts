@@ -10,12 +10,22 @@ const oneRecord = (record: object) => JSON.stringify({ resourceLogs: [{ scopeLog
 
 describe("OTLP logs from the OpenTelemetry JS SDK", () => {
   it("decodes time, level, message, attributes and trace context the same from protobuf and JSON", async () => {
-    const enc = await sdkLogs([
-      { timestamp: 1_700_000_000_123, severityNumber: SeverityNumber.WARN, severityText: "WARN", body: "disk almost full", attributes: { "disk.free": 0.05, mount: "/" }, context: spanContext },
-      { severityNumber: SeverityNumber.ERROR2, body: { op: "charge", attempts: [1, 2] }, attributes: { "service.name": "override" } },
-      { severityText: "debug", body: 42 },
-      { severityNumber: SeverityNumber.FATAL4 },
-    ], { "service.name": "checkout", "deployment.environment": "prod" });
+    const enc = await sdkLogs(
+      [
+        {
+          timestamp: 1_700_000_000_123,
+          severityNumber: SeverityNumber.WARN,
+          severityText: "WARN",
+          body: "disk almost full",
+          attributes: { "disk.free": 0.05, mount: "/" },
+          context: spanContext,
+        },
+        { severityNumber: SeverityNumber.ERROR2, body: { op: "charge", attempts: [1, 2] }, attributes: { "service.name": "override" } },
+        { severityText: "debug", body: 42 },
+        { severityNumber: SeverityNumber.FATAL4 },
+      ],
+      { "service.name": "checkout", "deployment.environment": "prod" },
+    );
     for (const encoding of ["protobuf", "json"] as const) {
       const { logs, rejected } = decodeOtlpLogs(enc[encoding], encoding);
       expect(rejected.count).toBe(0);
@@ -24,7 +34,14 @@ describe("OTLP logs from the OpenTelemetry JS SDK", () => {
         timeMs: 1_700_000_000_123,
         level: "warn",
         message: "disk almost full",
-        attributes: { "service.name": "checkout", "deployment.environment": "prod", "disk.free": 0.05, mount: "/", trace_id: TRACE_ID, span_id: SPAN_ID },
+        attributes: {
+          "service.name": "checkout",
+          "deployment.environment": "prod",
+          "disk.free": 0.05,
+          mount: "/",
+          trace_id: TRACE_ID,
+          span_id: SPAN_ID,
+        },
       });
       // The SDK stamps timestamp = observed time = now when none is given.
       expect(Math.abs(logs[1]!.timeMs! - Date.now())).toBeLessThan(60_000);
@@ -65,7 +82,7 @@ describe("OTLP log severities and edge cases", () => {
 
   it("turns body AnyValues into text", () => {
     const msg = (body: object) => decodeOtlpLogs(oneRecord({ body }), "json").logs[0]!.message;
-    expect(msg({ stringValue: "plain \"text\"" })).toBe('plain "text"');
+    expect(msg({ stringValue: 'plain "text"' })).toBe('plain "text"');
     expect(msg({ boolValue: true })).toBe("true");
     expect(msg({ intValue: "9223372036854775807" })).toBe("9223372036854775807"); // exact, beyond 2^53
     expect(msg({ doubleValue: 1.5 })).toBe("1.5");

@@ -29,12 +29,15 @@ const invalid = (f: () => unknown, message: RegExp) => {
 describe("OTLP metrics from the OpenTelemetry JS SDK", () => {
   it("decodes counters, up-down counters and gauges the same from protobuf and JSON", async () => {
     const before = Date.now();
-    const enc = await sdkMetrics((m) => {
-      m.createCounter("http.requests", { unit: "{request}" }).add(3, { route: "/a", ok: true });
-      m.createCounter("http.requests").add(2, { route: "/b" });
-      m.createUpDownCounter("queue.depth", { valueType: ValueType.INT }).add(-4);
-      m.createGauge("cpu.utilization", { unit: "1" }).record(0.25, { core: 1, "service.name": "override" });
-    }, { resource: { "service.name": "checkout", "host.name": "h1" } });
+    const enc = await sdkMetrics(
+      (m) => {
+        m.createCounter("http.requests", { unit: "{request}" }).add(3, { route: "/a", ok: true });
+        m.createCounter("http.requests").add(2, { route: "/b" });
+        m.createUpDownCounter("queue.depth", { valueType: ValueType.INT }).add(-4);
+        m.createGauge("cpu.utilization", { unit: "1" }).record(0.25, { core: 1, "service.name": "override" });
+      },
+      { resource: { "service.name": "checkout", "host.name": "h1" } },
+    );
     for (const encoding of ["protobuf", "json"] as const) {
       const { points, rejected } = decodeOtlpMetrics(enc[encoding], encoding);
       expect(rejected).toEqual({ count: 0, reasons: [] });
@@ -90,21 +93,29 @@ describe("OTLP metrics from the OpenTelemetry JS SDK", () => {
 
 describe("OTLP metrics edge cases", () => {
   it("reads asInt as number or decimal string, beyond 2^53 without throwing", () => {
-    const r = decodeOtlpMetrics(json(gaugeRequest([{ asInt: "42" }, { asInt: 7 }, { asInt: "9223372036854775807" }, { asInt: "-9007199254740993" }])), "json");
+    const r = decodeOtlpMetrics(
+      json(gaugeRequest([{ asInt: "42" }, { asInt: 7 }, { asInt: "9223372036854775807" }, { asInt: "-9007199254740993" }])),
+      "json",
+    );
     expect(r.points.map((p) => p.value)).toEqual([42, 7, 9223372036854775807, -9007199254740992]);
     const p = decodeOtlpMetrics(pbGauge([{ value: { case: "asInt", value: -(2n ** 63n) } }]), "protobuf");
     expect(p.points[0]!.value).toBe(-9223372036854775808);
   });
 
   it("treats a 0 or absent time as not given, and reads times as strings or numbers", () => {
-    const r = decodeOtlpMetrics(json(gaugeRequest([
-      { asDouble: 1 },
-      { asDouble: 2, timeUnixNano: "0", startTimeUnixNano: 0 },
-      { asDouble: 3, timeUnixNano: "1700000000123456789" },
-      { asDouble: 4, timeUnixNano: 1700000000123000000 },
-      { asDouble: 5, timeUnixNano: "18446744073709551615" },
-      { asDouble: 6, timeUnixNano: "1" },
-    ])), "json");
+    const r = decodeOtlpMetrics(
+      json(
+        gaugeRequest([
+          { asDouble: 1 },
+          { asDouble: 2, timeUnixNano: "0", startTimeUnixNano: 0 },
+          { asDouble: 3, timeUnixNano: "1700000000123456789" },
+          { asDouble: 4, timeUnixNano: 1700000000123000000 },
+          { asDouble: 5, timeUnixNano: "18446744073709551615" },
+          { asDouble: 6, timeUnixNano: "1" },
+        ]),
+      ),
+      "json",
+    );
     expect(r.points.map((p) => p.timeMs)).toEqual([undefined, undefined, 1700000000123, 1700000000123, 18446744073709, 0]);
     expect(r.points.every((p) => p.startTimeMs === undefined)).toBe(true);
   });
@@ -127,64 +138,155 @@ describe("OTLP metrics edge cases", () => {
   it("refuses infinite values, garbage types and timestamps with ProtocolError", () => {
     invalid(() => decodeOtlpMetrics(pbGauge([{ value: { case: "asDouble", value: Infinity } }]), "protobuf"), /not finite/);
     invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: "-Infinity" }])), "json"), /not finite/);
-    invalid(() => decodeOtlpMetrics('{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[{"asDouble":1e999}]}}]}]}]}', "json"), /infinite/);
+    invalid(
+      () =>
+        decodeOtlpMetrics(
+          '{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[{"asDouble":1e999}]}}]}]}]}',
+          "json",
+        ),
+      /infinite/,
+    );
     invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: "abc" }])), "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asInt: 1.5 }])), "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asInt: "99999999999999999999" }])), "json"), /invalid OTLP JSON/);
-    invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: 1, timeUnixNano: "yesterday" }])), "json"), /time_unix_nano|timeUnixNano/);
+    invalid(
+      () => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: 1, timeUnixNano: "yesterday" }])), "json"),
+      /time_unix_nano|timeUnixNano/,
+    );
     invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: 1, timeUnixNano: "-1" }])), "json"), /invalid OTLP JSON/);
-    invalid(() => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: 1, timeUnixNano: "18446744073709551616" }])), "json"), /invalid OTLP JSON/);
+    invalid(
+      () => decodeOtlpMetrics(json(gaugeRequest([{ asDouble: 1, timeUnixNano: "18446744073709551616" }])), "json"),
+      /invalid OTLP JSON/,
+    );
     invalid(() => decodeOtlpMetrics(json({ resourceMetrics: {} }), "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics("[]", "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics("{", "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics(new Uint8Array([0xff, 0xfe, 0x7b]), "json"), /invalid OTLP JSON/);
     invalid(() => decodeOtlpMetrics(new Uint8Array([0x0a, 0x05, 0x01]), "protobuf"), /invalid OTLP protobuf/);
-    invalid(() => decodeOtlpMetrics(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), "protobuf"), /invalid OTLP protobuf/);
+    invalid(
+      () => decodeOtlpMetrics(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), "protobuf"),
+      /invalid OTLP protobuf/,
+    );
   });
 
   it("accepts empty requests, unknown fields, enum names and snake_case keys", () => {
     expect(decodeOtlpMetrics(new Uint8Array(0), "protobuf")).toEqual({ points: [], rejected: { count: 0, reasons: [] } });
     expect(decodeOtlpMetrics("{}", "json").points).toEqual([]);
-    const r = decodeOtlpMetrics(json({
-      futureField: { x: 1 },
-      resource_metrics: [{ scopeMetrics: [{ metrics: [{ name: "s", newKind: 1, sum: { aggregationTemporality: "AGGREGATION_TEMPORALITY_DELTA", is_monotonic: true, dataPoints: [{ as_double: 1.5, time_unix_nano: "2000000" }] } }] }] }],
-    }), "json");
+    const r = decodeOtlpMetrics(
+      json({
+        futureField: { x: 1 },
+        resource_metrics: [
+          {
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: "s",
+                    newKind: 1,
+                    sum: {
+                      aggregationTemporality: "AGGREGATION_TEMPORALITY_DELTA",
+                      is_monotonic: true,
+                      dataPoints: [{ as_double: 1.5, time_unix_nano: "2000000" }],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      "json",
+    );
     expect(r.points).toEqual([{ name: "s", kind: "sum", monotonic: true, temporality: "delta", attributes: {}, timeMs: 2, value: 1.5 }]);
   });
 
   it("merges resource, scope and point attributes (the point wins) and flattens values", () => {
     const kv = (key: string, value: object) => ({ key, value });
-    const r = decodeOtlpMetrics(json({
-      resourceMetrics: [{
-        resource: { attributes: [kv("service.name", { stringValue: "svc" }), kv("region", { stringValue: "eu" }), kv("empty", {})] },
-        scopeMetrics: [{
-          scope: { name: "lib", attributes: [kv("region", { stringValue: "scope" }), kv("lib.flag", { boolValue: true })] },
-          metrics: [{ name: "g", gauge: { dataPoints: [{ asDouble: 1, attributes: [
-            kv("region", { stringValue: "us" }),
-            kv("big", { intValue: "9007199254740993" }),
-            kv("small", { intValue: 5 }),
-            kv("ratio", { doubleValue: 0.5 }),
-            kv("raw", { bytesValue: "AQI=" }),
-            kv("list", { arrayValue: { values: [{ stringValue: "a" }, { intValue: "1" }, { kvlistValue: { values: [kv("k", { boolValue: false })] } }] } }),
-            kv("map", { kvlistValue: { values: [kv("__proto__", { arrayValue: { values: [] } }), kv("x", { doubleValue: "Infinity" })] } }),
-          ] }] } }],
-        }],
-      }],
-    }), "json");
+    const r = decodeOtlpMetrics(
+      json({
+        resourceMetrics: [
+          {
+            resource: { attributes: [kv("service.name", { stringValue: "svc" }), kv("region", { stringValue: "eu" }), kv("empty", {})] },
+            scopeMetrics: [
+              {
+                scope: { name: "lib", attributes: [kv("region", { stringValue: "scope" }), kv("lib.flag", { boolValue: true })] },
+                metrics: [
+                  {
+                    name: "g",
+                    gauge: {
+                      dataPoints: [
+                        {
+                          asDouble: 1,
+                          attributes: [
+                            kv("region", { stringValue: "us" }),
+                            kv("big", { intValue: "9007199254740993" }),
+                            kv("small", { intValue: 5 }),
+                            kv("ratio", { doubleValue: 0.5 }),
+                            kv("raw", { bytesValue: "AQI=" }),
+                            kv("list", {
+                              arrayValue: {
+                                values: [
+                                  { stringValue: "a" },
+                                  { intValue: "1" },
+                                  { kvlistValue: { values: [kv("k", { boolValue: false })] } },
+                                ],
+                              },
+                            }),
+                            kv("map", {
+                              kvlistValue: {
+                                values: [kv("__proto__", { arrayValue: { values: [] } }), kv("x", { doubleValue: "Infinity" })],
+                              },
+                            }),
+                          ],
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      "json",
+    );
     expect(r.points[0]!.attributes).toEqual({
-      "service.name": "svc", region: "us", "lib.flag": true, big: "9007199254740993", small: 5, ratio: 0.5, raw: "AQI=",
-      list: '["a",1,{"k":false}]', map: '{"__proto__":[],"x":"Infinity"}',
+      "service.name": "svc",
+      region: "us",
+      "lib.flag": true,
+      big: "9007199254740993",
+      small: 5,
+      ratio: 0.5,
+      raw: "AQI=",
+      list: '["a",1,{"k":false}]',
+      map: '{"__proto__":[],"x":"Infinity"}',
     });
   });
 
   it("counts summaries and metrics without data or name as rejected", () => {
-    const r = decodeOtlpMetrics(json({ resourceMetrics: [{ scopeMetrics: [{ metrics: [
-      { name: "q", summary: { dataPoints: [{ sum: 1 }, { sum: 2 }] } },
-      { name: "nothing" },
-      { name: "", gauge: { dataPoints: [{ asDouble: 1 }] } },
-    ] }] }] }), "json");
+    const r = decodeOtlpMetrics(
+      json({
+        resourceMetrics: [
+          {
+            scopeMetrics: [
+              {
+                metrics: [
+                  { name: "q", summary: { dataPoints: [{ sum: 1 }, { sum: 2 }] } },
+                  { name: "nothing" },
+                  { name: "", gauge: { dataPoints: [{ asDouble: 1 }] } },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      "json",
+    );
     expect(r.points).toEqual([]);
-    expect(r.rejected).toEqual({ count: 4, reasons: ['summary "q" (not supported)', 'metric "nothing" without data', "metric without a name"] });
+    expect(r.rejected).toEqual({
+      count: 4,
+      reasons: ['summary "q" (not supported)', 'metric "nothing" without data', "metric without a name"],
+    });
   });
 
   it("keeps at most 20 distinct reasons but counts every rejected point", () => {
@@ -212,7 +314,10 @@ describe("OTLP content types and responses", () => {
       partialSuccess: { rejectedLogRecords: "1", errorMessage: "x" },
     });
     expect((otlpResponse("metrics", "protobuf", { count: 0, reasons: [] }) as Uint8Array).byteLength).toBe(0);
-    const res = fromBinary(ExportMetricsServiceResponseSchema, otlpResponse("metrics", "protobuf", { count: 3, reasons: ['histogram "h"'] }) as Uint8Array);
+    const res = fromBinary(
+      ExportMetricsServiceResponseSchema,
+      otlpResponse("metrics", "protobuf", { count: 3, reasons: ['histogram "h"'] }) as Uint8Array,
+    );
     expect(res.partialSuccess).toMatchObject({ rejectedDataPoints: 3n, errorMessage: 'histogram "h"' });
   });
 });

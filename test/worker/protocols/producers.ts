@@ -27,9 +27,7 @@ export async function sdkMetrics(
   record: (meter: Meter) => void,
   opts: { resource?: Record<string, string | number | boolean>; delta?: boolean; views?: ViewOptions[] } = {},
 ): Promise<Encoded> {
-  const reader = new CollectingReader(
-    opts.delta ? { aggregationTemporalitySelector: () => AggregationTemporality.DELTA } : {},
-  );
+  const reader = new CollectingReader(opts.delta ? { aggregationTemporalitySelector: () => AggregationTemporality.DELTA } : {});
   const provider = new MeterProvider({
     resource: resourceFromAttributes(opts.resource ?? { "service.name": "checkout" }),
     readers: [reader],
@@ -51,7 +49,10 @@ export const SPAN_ID = "eee19b7ec3c1b174";
 export const spanContext = trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED });
 
 /** Emits through a real LoggerProvider and serializes what it exported. */
-export async function sdkLogs(records: ApiLogRecord[], resource: Record<string, string> = { "service.name": "checkout" }): Promise<Encoded> {
+export async function sdkLogs(
+  records: ApiLogRecord[],
+  resource: Record<string, string> = { "service.name": "checkout" },
+): Promise<Encoded> {
   const exporter = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resource),

@@ -43,16 +43,7 @@ export type StreamEvents = {
 };
 
 export type ViewState =
-  | "idle"
-  | "connecting"
-  | "waiting"
-  | "live"
-  | "reconnecting"
-  | "unreachable"
-  | "refused"
-  | "not-found"
-  | "auth"
-  | "paused";
+  "idle" | "connecting" | "waiting" | "live" | "reconnecting" | "unreachable" | "refused" | "not-found" | "auth" | "paused";
 
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
@@ -104,7 +95,9 @@ export function useDashboard(
   watch(windowSeconds, (w) => {
     if (w > historySeconds.value) historySeconds.value = w;
   });
-  watch([dashboard, () => selected.value.map((m) => m.name).join(",")], () => (historySeconds.value = windowSeconds.value), { flush: "sync" });
+  watch([dashboard, () => selected.value.map((m) => m.name).join(",")], () => (historySeconds.value = windowSeconds.value), {
+    flush: "sync",
+  });
 
   const url = computed(() => {
     const id = dashboard.value;
@@ -145,10 +138,14 @@ export function useDashboard(
     debug.duplicates = 0;
   }
   // Sync: the store is empty before the new stream (or a stale one) can deliver anything.
-  watch(url, (next) => {
-    reset();
-    if (next) debug.streamUrls.push(next);
-  }, { flush: "sync" });
+  watch(
+    url,
+    (next) => {
+      reset();
+      if (next) debug.streamUrls.push(next);
+    },
+    { flush: "sync" },
+  );
   if (url.value) debug.streamUrls.push(url.value);
 
   /** Records the id; false for an id not after the last one (a duplicate or a replay overlap). */

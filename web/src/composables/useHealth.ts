@@ -28,7 +28,15 @@ export function useHealth(def: Ref<DashboardDef | null>, keepSeconds: number, au
   let request = 0;
 
   function blank(d: DashboardDef): CheckView[] {
-    return d.checks.map((c) => ({ name: c.name, url: c.url, intervalSeconds: c.intervalSeconds, status: null, lastRun: null, since: null, runs: [] }));
+    return d.checks.map((c) => ({
+      name: c.name,
+      url: c.url,
+      intervalSeconds: c.intervalSeconds,
+      status: null,
+      lastRun: null,
+      since: null,
+      runs: [],
+    }));
   }
 
   function update(name: string, change: (c: CheckView) => CheckView): void {

@@ -126,5 +126,20 @@ export function useLiveValues() {
     show();
   }
 
-  return { seriesOf, frame, values, levels, lastEventTime, eventCount, alerts, activeAlerts, announcement, metric, alert, counted, breakSeries, reset };
+  return {
+    seriesOf,
+    frame,
+    values,
+    levels,
+    lastEventTime,
+    eventCount,
+    alerts,
+    activeAlerts,
+    announcement,
+    metric,
+    alert,
+    counted,
+    breakSeries,
+    reset,
+  };
 }

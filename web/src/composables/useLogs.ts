@@ -46,7 +46,8 @@ export function useLogs(dashboard?: Ref<string | null>) {
 
   const needle = computed(() => text.value.trim().toLowerCase());
   const passes = (e: LogEntry) =>
-    e.kind === "dropped" || (levelRank(e.line.level) >= levelRank(minLevel.value) && matchesText(e.line.message, e.line.attributes, needle.value));
+    e.kind === "dropped" ||
+    (levelRank(e.line.level) >= levelRank(minLevel.value) && matchesText(e.line.message, e.line.attributes, needle.value));
 
   /** The matching entries of what is shown (the live buffer, or the snapshot while paused). */
   const matching = computed(() => {
@@ -141,10 +142,14 @@ export function useLogs(dashboard?: Ref<string | null>) {
   }
 
   if (dashboard) {
-    watch(dashboard, () => {
-      streamLevel.value = lower(minLevel.value, DEFAULT_LOG_LEVEL);
-      clear(true);
-    }, { flush: "sync" });
+    watch(
+      dashboard,
+      () => {
+        streamLevel.value = lower(minLevel.value, DEFAULT_LOG_LEVEL);
+        clear(true);
+      },
+      { flush: "sync" },
+    );
   }
   if (getCurrentScope()) onScopeDispose(() => clearTimeout(announceTimer));
 

@@ -5,7 +5,6 @@ import type { Ref } from "vue";
 
 export type StreamStatus = "connecting" | "open" | "closed";
 
-
 /** What this composable needs from an EventSource: the browser's and the `eventsource` package's both fit. */
 export interface EventSourceLike {
   readonly readyState: number;

@@ -34,7 +34,13 @@ export function matchesText(message: string, attributes: Record<string, Attribut
   return false;
 }
 
-const stampFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3, hourCycle: "h23" });
+const stampFormat = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+  hourCycle: "h23",
+});
 /** "14:03:27.512": log lines come many a second, so milliseconds matter. */
 export function formatStamp(ms: number): string {
   return Number.isFinite(ms) ? stampFormat.format(ms) : "—";

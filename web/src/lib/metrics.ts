@@ -15,7 +15,8 @@ export function levelOf(def: MetricDef, value: number | undefined | null, curren
 const formatters = new Map<number, Intl.NumberFormat>();
 function formatter(decimals: number): Intl.NumberFormat {
   let f = formatters.get(decimals);
-  if (!f) formatters.set(decimals, (f = new Intl.NumberFormat(undefined, { minimumFractionDigits: decimals, maximumFractionDigits: decimals })));
+  if (!f)
+    formatters.set(decimals, (f = new Intl.NumberFormat(undefined, { minimumFractionDigits: decimals, maximumFractionDigits: decimals })));
   return f;
 }
 
