@@ -160,7 +160,11 @@ export async function runRelayScenario(p: RelayParameters, log: (message: string
       for (let last = counted(), quiet = 0; counted() - c0 < expected && quiet < 5 && Date.now() - started < (seconds + 120) * 1000;) {
         await sleep(1000);
         if (counted() === last) quiet++;
-        else ((quiet = 0), (last = counted()), (lastAt = Date.now()));
+        else {
+          quiet = 0;
+          last = counted();
+          lastAt = Date.now();
+        }
       }
       const cpu1 = await cpuMs(workerPid);
       const latencies = sockets.flatMap((v) => v.latencies);

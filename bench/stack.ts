@@ -216,7 +216,12 @@ export class Stack {
     const mine = new Set([String(this.wrangler!.pid)]);
     for (let grew = true; grew;) {
       grew = false;
-      for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
+      for (const r of rows) {
+        if (mine.has(r.ppid) && !mine.has(r.pid)) {
+          mine.add(r.pid);
+          grew = true;
+        }
+      }
     }
     const workerd = rows.filter((r) => mine.has(r.pid) && /\/workerd serve /.test(r.args));
     const worker = workerd.find((r) => r.args.includes("--inspector-addr"));

@@ -66,7 +66,11 @@ export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array 
       // Only the chosen metrics this sample carries; a sample with none of them is not sent.
       const narrowed: Record<string, unknown> = {};
       let carried = 0;
-      for (const m of filter.names!) if (m in payload) ((narrowed[m] = payload[m]), carried++);
+      for (const m of filter.names!) {
+        if (!(m in payload)) continue;
+        narrowed[m] = payload[m];
+        carried++;
+      }
       narrowed.timestamp = payload.timestamp;
       frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
     } else if (entry.event === EVENT.alert && typeof payload.metric === "string") {
@@ -84,7 +88,9 @@ export function framesFor(entries: Iterable<Entry>, filter: StreamFilter | null,
   let n = 0;
   for (const e of entries) {
     const frame = frameFor(e, filter);
-    if (frame) (out.push(frame), n++);
+    if (!frame) continue;
+    out.push(frame);
+    n++;
   }
   return n;
 }

@@ -244,7 +244,12 @@ export class Rollups {
     let [mn, mx, sum, n, last] = [0, 0, 0, 0, 0];
     const flush = () => {
       if (n === 0) return;
-      (c.t.push(b), c.min.push(mn), c.max.push(mx), c.avg.push(round(sum / n, decimals + 2)), c.last.push(last), c.count.push(n));
+      c.t.push(b);
+      c.min.push(mn);
+      c.max.push(mx);
+      c.avg.push(round(sum / n, decimals + 2));
+      c.last.push(last);
+      c.count.push(n);
       n = 0;
     };
     const rows = this.sql.exec(
@@ -259,7 +264,11 @@ export class Rollups {
       for (let o = 0, t = start; o < slots.length; o += F, t += tier.slot) {
         if (slots[o + N] === 0 || t < lo || t >= hi) continue;
         const bt = t - (t % stepMs);
-        if (bt !== b) (flush(), (b = bt), ([mn, mx, sum, n] = [slots[o + LO]!, slots[o + HI]!, 0, 0]));
+        if (bt !== b) {
+          flush();
+          b = bt;
+          [mn, mx, sum, n] = [slots[o + LO]!, slots[o + HI]!, 0, 0];
+        }
         if (slots[o + LO]! < mn) mn = slots[o + LO]!;
         if (slots[o + HI]! > mx) mx = slots[o + HI]!;
         sum += slots[o + SUM]!;
@@ -283,7 +292,10 @@ function fold(slots: Float64Array, s: number, lo: number, hi: number, sum: numbe
   if (hi > slots[o + HI]!) slots[o + HI] = hi;
   slots[o + SUM]! += sum;
   slots[o + N]! += n;
-  if (lastTs >= slots[o + LAST_TS]!) ((slots[o + LAST] = last), (slots[o + LAST_TS] = lastTs));
+  if (lastTs >= slots[o + LAST_TS]!) {
+    slots[o + LAST] = last;
+    slots[o + LAST_TS] = lastTs;
+  }
 }
 
 function sameTimes(a: number[], b: number[]): boolean {

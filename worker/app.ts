@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { DASHBOARD_ID_RE, type CheckState, type ClientConfig, type Dashboard, type DashboardDef, type Health } from "../contract/index.ts";
-import { checkTicket, issueTicket, requireBearer } from "./auth.ts";
+import { issueTicket, requireBearer } from "./auth.ts";
 import { readConfig } from "./config.ts";
 import { jsonError } from "./errors.ts";
 import { eventLogHealth } from "./health.ts";

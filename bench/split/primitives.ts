@@ -26,7 +26,11 @@ try {
   for (const mode of ["stream", "ws", "stream", "ws"] as const) {
     const viewers = await openViewers(`${edge.url}/${mode}`, viewersN, { mode: "count" });
     await sleep(1000);
-    for (let i = 0; i < 10; i++) (await broadcast(), await sleep(100)); // warm up
+    // warm up
+    for (let i = 0; i < 10; i++) {
+      await broadcast();
+      await sleep(100);
+    }
     await sleep(1000);
     const counted = () => viewers.reduce((a, v) => a + v.events, 0);
     const [e0, o0, w0, load0] = [counted(), await cpuMs(object.workerd), await cpuMs(edge.workerd), loadavg()[0]!];

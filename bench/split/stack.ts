@@ -145,7 +145,10 @@ export async function launch(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${role} session did not start: ${log}`)), 90_000);
     launcher.stdout!.on("data", (d: Buffer) => {
-      if (String(d).includes("ready")) (clearTimeout(timer), resolve());
+      if (String(d).includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
     launcher.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${role} session exited (${code}): ${log}`))));
   });

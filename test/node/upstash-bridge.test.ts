@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Redis as Upstash } from "@upstash/redis";
-import { Redis as IORedis } from "ioredis";
+import type { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstashBridge } from "../../tools/upstash-bridge/server.ts";
 import { freePort } from "../../tools/free-port.ts";

@@ -283,7 +283,9 @@ afterAll(async () => {
   if (wrangler?.pid) {
     try {
       process.kill(-wrangler.pid, "SIGTERM"); // its process group: wrangler and workerd
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   await bridge?.close();
   if (redisProc) {

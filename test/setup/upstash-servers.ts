@@ -34,6 +34,7 @@ export async function connectRedis(url = REDIS_URL): Promise<IORedis> {
       `redis-server is not reachable at ${url} (${reason}). The Upstash event-log tests run against a real ` +
         "redis: install redis-server (e.g. `sudo apt-get install redis-server`) and start it " +
         "(`redis-server --save '' --appendonly no --daemonize yes`), then re-run.",
+      { cause: err },
     );
   }
 }

@@ -5,6 +5,7 @@
 // prefix unique to this run and are deleted at the end.
 import { createRequire } from "node:module";
 import type { TestProject } from "vitest/node";
+import type * as UpstashServers from "./upstash-servers.ts";
 import type { UpstashTestServers } from "./upstash-servers.ts";
 import "./provided-context.ts";
 
@@ -13,7 +14,7 @@ import "./provided-context.ts";
 const nodeRequire = createRequire(import.meta.url);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const { startUpstashTestServers } = nodeRequire("./upstash-servers.ts") as typeof import("./upstash-servers.ts");
+  const { startUpstashTestServers } = nodeRequire("./upstash-servers.ts") as typeof UpstashServers;
   const servers: UpstashTestServers = await startUpstashTestServers();
   for (const [key, value] of Object.entries(servers.provided)) {
     project.provide(key as keyof UpstashTestServers["provided"], value);

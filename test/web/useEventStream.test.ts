@@ -228,7 +228,10 @@ describe("useEventStream", () => {
     expect(backoffDelay(3, { ...retry, random: () => 1 })).toBe(2000); // at most half taken off
     const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, { ...retry, random: Math.random })));
     expect(spread.size).toBeGreaterThan(10);
-    for (const d of spread) (expect(d).toBeGreaterThanOrEqual(4000), expect(d).toBeLessThanOrEqual(8000));
+    for (const d of spread) {
+      expect(d).toBeGreaterThanOrEqual(4000);
+      expect(d).toBeLessThanOrEqual(8000);
+    }
   });
 
   it("ignores whatever a replaced connection still delivers, and starts the new URL afresh", async () => {
@@ -377,7 +380,7 @@ describe("useEventStream", () => {
     it("counts a failing resolveUrl as a fatal failure: backs off, reports the error, gives up", async () => {
       const failure = new Error("ticket service unavailable");
       const calls: number[] = [];
-      const resolveUrl = vi.fn((url: string): string | Promise<string> => {
+      const resolveUrl = vi.fn((_url: string): string | Promise<string> => {
         calls.push(Date.now());
         if (calls.length === 1) throw failure; // a synchronous throw…
         return Promise.reject(failure); // …and a rejection fail alike

@@ -157,7 +157,10 @@ describe("relay fan-out", () => {
     expect((await relayState("t30", 2)).synced).toBe(true);
     await stream.close();
     let state = await relayState("t30", 2);
-    for (let i = 0; i < 50 && state.session !== null; i++) (await sleep(20), (state = await relayState("t30", 2)));
+    for (let i = 0; i < 50 && state.session !== null; i++) {
+      await sleep(20);
+      state = await relayState("t30", 2);
+    }
     expect(state).toEqual({ session: null, synced: false, viewers: 0 });
     let relays = 1;
     for (let i = 0; i < 50 && relays !== 0; i++) {

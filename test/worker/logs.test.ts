@@ -185,6 +185,7 @@ describe("hostile log content", () => {
     expect(frames).toHaveLength(2);
     for (const f of frames) {
       expect(f.split("\n").map((l) => l.split(":")[0])).toEqual(["id", "event", "data"]);
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
       expect(f).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
     }
     await stream.close();

@@ -58,7 +58,11 @@ function recompute(events: LogEntry[], defs: MetricDef[], stepMs: number): Omit<
         b.max = Math.max(b.max, v);
         b.sum += v;
         b.count++;
-        if (ts >= b.lastTs) ((b.last = v), (b.lastTs = ts)); // id order: the later id wins a tie
+        // id order: the later id wins a tie
+        if (ts >= b.lastTs) {
+          b.last = v;
+          b.lastTs = ts;
+        }
       }
     }
   }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { EVENT } from "../../contract/index.ts";
 import { openStream, publish, sample } from "./helpers.ts";
 
 describe("SSE stream on the wire", () => {

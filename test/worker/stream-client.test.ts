@@ -35,7 +35,6 @@ function open() {
 }
 
 const ids = (events: EventSourceMessage[]) => events.filter((e) => e.id).map((e) => Number(e.id!.split("-")[1]));
-const settle = () => new Promise((r) => setTimeout(r, 0));
 
 const logLine = (n: number) => encodeFrame({ id: id(n), event: "log", data: JSON.stringify({ level: "info", message: "x".repeat(150) }) });
 

@@ -125,7 +125,10 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
           const q = s.charCodeAt(j);
           if (q === QUOTE) break;
           if (q === BSL) j++;
-          else if (q === NL) (line++, (lineStart = j + 1));
+          else if (q === NL) {
+            line++;
+            lineStart = j + 1;
+          }
         }
         if (j >= n) {
           [line, lineStart] = [openLine, openLineStart]; // name where the string opened

@@ -65,7 +65,10 @@ function mutateJson(doc: unknown, path: number[], replacement: unknown): unknown
   const walk = (v: unknown) => {
     if (Array.isArray(v)) v.forEach((x, i) => (nodes.push({ parent: v, key: i }), walk(x)));
     else if (v !== null && typeof v === "object")
-      for (const [k, x] of Object.entries(v)) (nodes.push({ parent: v as Record<string, unknown>, key: k }), walk(x));
+      for (const [k, x] of Object.entries(v)) {
+        nodes.push({ parent: v as Record<string, unknown>, key: k });
+        walk(x);
+      }
   };
   const copy = structuredClone(doc);
   walk(copy);

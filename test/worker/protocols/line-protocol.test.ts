@@ -7,7 +7,6 @@ import { parseLineProtocol, type Precision } from "../../../worker/protocols/lin
 import { ProtocolError } from "../../../worker/protocols/points.ts";
 
 const parse = parseLineProtocol;
-const values = (body: string) => parse(body).points.map((p) => [p.name, p.value]);
 const errorOf = (body: string, precision?: Precision) => {
   try {
     parse(body, precision);
@@ -40,6 +39,7 @@ describe("line protocol from @influxdata/influxdb-client", () => {
         ["big", -1.7976931348623157e308],
         ["n", -42],
         ["ok", 1],
+        // eslint-disable-next-line no-loss-of-precision -- the parser rounds it the same way
         ["u", 18446744073709551615],
         ["us=er", 1.5e-7],
       ].map(([f, value]) => ({ name: `cpu load,x=1_${f}`, attributes: attrs, timeMs: 1700000000123, value, kind: "gauge" })),
@@ -106,6 +106,7 @@ describe("line protocol syntax", () => {
       "m v=1",
     ].join("\n");
     const r = parse(body);
+    // eslint-disable-next-line no-loss-of-precision -- int64 extremes become the nearest double
     expect(r.points.slice(0, 9).map((p) => p.value)).toEqual([1, -2.5, 1000, -0.015, 0.5, 5, 9223372036854775807, -9223372036854775808, 0]);
     expect(r.points.slice(19, 29).map((p) => p.value)).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
     expect(r.points.at(-2)).toMatchObject({ name: "m_v", timeMs: 0 });

@@ -97,6 +97,7 @@ describe("OTLP metrics edge cases", () => {
       json(gaugeRequest([{ asInt: "42" }, { asInt: 7 }, { asInt: "9223372036854775807" }, { asInt: "-9007199254740993" }])),
       "json",
     );
+    // eslint-disable-next-line no-loss-of-precision -- int64 extremes become the nearest double
     expect(r.points.map((p) => p.value)).toEqual([42, 7, 9223372036854775807, -9007199254740992]);
     const p = decodeOtlpMetrics(pbGauge([{ value: { case: "asInt", value: -(2n ** 63n) } }]), "protobuf");
     expect(p.points[0]!.value).toBe(-9223372036854775808);

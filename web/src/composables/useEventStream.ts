@@ -13,7 +13,7 @@
 //     e.g. a short-lived ticket), dropping a resolve that a URL change or close() overtook;
 //   - closes on scope dispose (component unmount) and on `pagehide`, and optionally pauses
 //     while the document is hidden.
-import { getCurrentScope, onScopeDispose, readonly, ref, toValue, watch, type MaybeRefOrGetter, type Ref } from "vue";
+import { getCurrentScope, onScopeDispose, readonly, ref, toValue, watch, type MaybeRefOrGetter } from "vue";
 import {
   backoffDelay,
   type EventHandlers,

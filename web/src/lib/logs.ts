@@ -11,6 +11,7 @@ export const levelRank = (level: string) => RANK.get(level) ?? 0;
 // (Escapes rather than the Unicode control pictures ␛ ␍ ␊: many monospace fonts lack those.)
 // The invisible format characters that reorder or hide text (bidi overrides and isolates,
 // zero-width characters, the BOM) are shown the same way. Nothing is removed.
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const SHORT: Record<string, string> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
 
