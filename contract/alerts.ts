@@ -3,7 +3,7 @@
 // `direction` names) and fall back only once it is `hysteresis` back past it, so a value
 // hovering at a threshold raises one alert, not one per sample. A sample that carries only some
 // metrics is judged on those alone: the others keep their level.
-import type { Alert, MetricUpdate } from "./index.ts";
+import type { Alert, MetricUpdate } from "./events.ts";
 import { withUnit, type DashboardDef, type MetricDef } from "./metrics.ts";
 
 export type Level = "warning" | "critical";

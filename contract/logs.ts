@@ -35,6 +35,10 @@ export interface LogDropped {
   message: string;
 }
 
+const LOG_RANK = new Map<string, number>(LOG_LEVELS.map((l, i) => [l, i]));
+/** A level's position in LOG_LEVELS (least severe first); anything else counts as the least severe. */
+export const logLevelRank = (level: unknown): number => LOG_RANK.get(level as string) ?? 0;
+
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === "string" && (LOG_LEVELS as readonly string[]).includes(value);
 }

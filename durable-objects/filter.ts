@@ -1,6 +1,6 @@
 // A viewer's filter: `?metrics=` (which of the dashboard's metrics) and `?logs=` (the minimum log
 // level, or none). Viewers with the same filter form a group and share one encoded frame per event.
-import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, type LogLevel } from "../contract/index.ts";
+import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, logLevelRank, type LogLevel } from "../contract/index.ts";
 
 export interface StreamFilter {
   /** Canonical form: the cache key for encoded frames ("*" is the default filter, never built here). */
@@ -12,12 +12,10 @@ export interface StreamFilter {
   minLog: LogLevel | null;
 }
 
-const LOG_RANK = new Map<string, number>(LOG_LEVELS.map((l, i) => [l, i]));
-
 /** Whether a line of `level` reaches a viewer whose filter is `filter` (null: the default). */
 export function wantsLog(filter: StreamFilter | null, level: unknown): boolean {
   const min = filter ? filter.minLog : DEFAULT_LOG_LEVEL;
-  return min !== null && (LOG_RANK.get(level as string) ?? 0) >= LOG_RANK.get(min)!;
+  return min !== null && logLevelRank(level) >= logLevelRank(min);
 }
 
 /**

@@ -1,10 +1,10 @@
 // The dashboard's recent committed events in memory, so history and the common reconnect are
 // served without touching the log (or, on a relay, the dashboard's object). The dashboard object
 // and each relay keep one.
-import { compareEventIds, type EventId } from "../contract/index.ts";
+import { compareEventIds, LIVE_WINDOW_SECONDS, type EventId } from "../contract/index.ts";
 import type { Entry } from "./fanout.ts";
 
-const WINDOW_MS = 15 * 60_000;
+const WINDOW_MS = LIVE_WINDOW_SECONDS * 1000;
 const WINDOW_MAX_ENTRIES = 4000;
 
 /**

@@ -7,7 +7,7 @@
 // render, not one per event: per-event updates of the cards and the long charts' live edge kept a
 // 24 h page's main thread busy for seconds after its first paint.
 import { ref, shallowRef } from "vue";
-import type { Alert, CheckAlert, MetricDef, MetricUpdate } from "../../../contract/index.ts";
+import { LIVE_WINDOW_SECONDS, type Alert, type CheckAlert, type MetricDef, type MetricUpdate } from "../../../contract/index.ts";
 import { levelOf, onceAFrame, type Level } from "../lib/metrics.ts";
 import { RollingSeries } from "../lib/series.ts";
 
@@ -19,7 +19,7 @@ export type AlertItem = (Alert | CheckAlert) & {
 };
 
 /** Longest chart window: what the series keep. */
-export const MAX_WINDOW_SECONDS = 15 * 60;
+export const MAX_WINDOW_SECONDS = LIVE_WINDOW_SECONDS;
 const MAX_ALERTS = 200;
 /** Alerts younger than this are news (announced); older ones are history being replayed. */
 const LIVE_ALERT_MS = 30_000;

@@ -5,13 +5,13 @@
 // Metric names are kept as written (syntax checked only): which of them exist is known once
 // the dashboard's definition has loaded (selectMetrics). No `metrics` means all of them.
 import { ref, watch, type Ref } from "vue";
-import { DASHBOARD_ID_RE, METRIC_NAME_RE, SERIES_MAX_DAYS } from "../../../contract/index.ts";
+import { DASHBOARD_ID_RE, LIVE_WINDOW_SECONDS, METRIC_NAME_RE, SERIES_MAX_DAYS } from "../../../contract/index.ts";
 
 /** Chart windows in minutes: up to 15 raw and live from the stream, longer ones from the rollups. */
 export const WINDOWS = [1, 5, 15, 60, 360, 1440, 10080] as const;
 export type WindowMinutes = (typeof WINDOWS)[number];
 /** The longest window the stream's own history covers. */
-export const LIVE_WINDOW_MINUTES = 15;
+export const LIVE_WINDOW_MINUTES = LIVE_WINDOW_SECONDS / 60;
 
 export const windowLabel = (w: number): string => (w < 60 ? `${w} min` : w < 1440 ? `${w / 60} h` : w === 1440 ? "24 h" : `${w / 1440} d`);
 

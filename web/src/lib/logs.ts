@@ -1,10 +1,9 @@
 // Presentation helpers for application log lines: their text is whatever an application sent,
 // so it is made visible, never interpreted, and the level order is the contract's.
-import { LOG_LEVELS, type AttributeValue, type LogLevel } from "../../../contract/index.ts";
+import { logLevelRank, type AttributeValue, type LogLevel } from "../../../contract/index.ts";
 
-const RANK = new Map<string, number>(LOG_LEVELS.map((l, i) => [l, i]));
 /** Position in LOG_LEVELS (least severe first); an unknown level counts as the least severe. */
-export const levelRank = (level: string) => RANK.get(level) ?? 0;
+export const levelRank = logLevelRank;
 
 // Control characters are shown as escapes: CR, LF and tab as \r, \n and \t, the others as
 // \u001b and the like, so a line stays one line and an ANSI sequence reads "\u001b[31m".
