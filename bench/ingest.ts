@@ -14,7 +14,7 @@ import { freePort } from "../tools/free-port.ts";
 import { parseLineProtocol } from "../worker/protocols/line-protocol.ts";
 import { decodeOtlpMetrics } from "../worker/protocols/otlp.ts";
 import { ExportMetricsServiceRequestSchema } from "../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
-import { mapPoints } from "../worker/series-mapping.ts";
+import { mapPoints } from "../worker/ingest/mapping.ts";
 
 const { values: args } = parseArgs({
   options: { seconds: { type: "string", default: "10" }, concurrency: { type: "string", default: "2" } },

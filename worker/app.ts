@@ -5,12 +5,12 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { DASHBOARD_ID_RE, type CheckState, type ClientConfig, type Dashboard, type DashboardDef, type Health } from "../contract/index.ts";
-import { issueTicket, requireBearer } from "./auth.ts";
-import { readConfig } from "./config.ts";
+import { issueTicket, requireBearer } from "./middleware/auth.ts";
+import { readConfig } from "../core/config/index.ts";
 import { jsonError } from "./errors.ts";
 import { eventLogHealth } from "./health.ts";
 import { dashboardStub } from "./stubs.ts";
-import { mountSeries } from "./series.ts";
+import { mountSeries } from "./routes/series.ts";
 
 export { dashboardStub, relayStub } from "./stubs.ts";
 import { registerInfluxRoutes } from "./routes/influx.ts";

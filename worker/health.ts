@@ -1,7 +1,7 @@
 // Reachability of the event log, for /api/health.
 import type { EventLogHealth } from "../contract/index.ts";
-import { UpstashEventLog } from "../durable-objects/upstash-log.ts";
-import type { Config } from "./config.ts";
+import { UpstashEventLog } from "../durable-objects/event-log/upstash-log.ts";
+import type { Config } from "../core/config/index.ts";
 
 /** A health check must answer quickly even when Redis does not. */
 const PING_TIMEOUT_MS = 1_500;

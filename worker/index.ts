@@ -2,13 +2,13 @@
 // classes it binds.
 import { env } from "cloudflare:workers";
 import { app } from "./app.ts";
-import { readConfig } from "./config.ts";
-import { runChecks } from "./checks.ts";
-import { runPublisher } from "./publisher.ts";
+import { readConfig } from "../core/config/index.ts";
+import { runChecks } from "./cron/checks.ts";
+import { runPublisher } from "./cron/publisher.ts";
 import { dashboardStub } from "./stubs.ts";
 
-export { DashboardObject } from "../durable-objects/dashboard.ts";
-export { RelayObject } from "../durable-objects/relay.ts";
+export { DashboardObject } from "../durable-objects/dashboard/dashboard.ts";
+export { RelayObject } from "../durable-objects/relay/relay.ts";
 
 // Misconfiguration fails here, when the Worker starts, instead of at the first request.
 readConfig(env);

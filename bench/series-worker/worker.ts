@@ -4,11 +4,11 @@
 // GET /bench/time?path=…&n=… times n requests to the product's route from inside workerd, and
 // GET /bench/query-cost?… the object's own share of one answer.
 import { DEFAULT_METRICS, type SeriesStep } from "../../contract/index.ts";
-import { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { RollupInput, Rollups } from "../../durable-objects/rollups.ts";
+import { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { RollupInput, Rollups } from "../../durable-objects/history/rollups.ts";
 import { app } from "../../worker/app.ts";
 
-export { RelayObject } from "../../durable-objects/relay.ts";
+export { RelayObject } from "../../durable-objects/relay/relay.ts";
 
 const DAY_S = 86_400;
 const CHUNK_S = 3600;

@@ -1,9 +1,9 @@
 // Helpers for the relay tests: streams opened on a chosen relay object, and a way to lose the
 // dashboard's pushes to a relay on purpose.
 import { env, runInDurableObject } from "cloudflare:test";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { DeliverBatch } from "../../durable-objects/rpc.ts";
-import type { RelayObject } from "../../durable-objects/relay.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { DeliverBatch } from "../../core/rpc.ts";
+import type { RelayObject } from "../../durable-objects/relay/relay.ts";
 import { streamOf, stub, type OpenStream } from "../worker/helpers.ts";
 
 export function relay(dashboard: string, i: number) {

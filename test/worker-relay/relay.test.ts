@@ -4,8 +4,8 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ApiError, DashboardStats } from "../../contract/index.ts";
-import type { RecentWindow } from "../../durable-objects/recent-window.ts";
-import { RELAY_NAME_HEADER } from "../../durable-objects/rpc.ts";
+import type { RecentWindow } from "../../durable-objects/streams/recent-window.ts";
+import { RELAY_NAME_HEADER } from "../../core/rpc.ts";
 import { getJson, openStream, publishMany, sleep, streamOf, stub } from "../worker/helpers.ts";
 import { directViewers, losePushes, openOnRelay, relay, relayState, restart } from "./helpers.ts";
 

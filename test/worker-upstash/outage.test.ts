@@ -6,9 +6,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { DashboardStats } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { EventLog } from "../../durable-objects/event-log.ts";
-import { UpstashEventLog } from "../../durable-objects/upstash-log.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { EventLog } from "../../durable-objects/event-log/event-log.ts";
+import { UpstashEventLog } from "../../durable-objects/event-log/upstash-log.ts";
 import { getJson, openStream, publish, publishMany, sample, sleep, stub } from "../worker/helpers.ts";
 
 // The object reads its log in three places: its own start-up, the append chain and catch-up.

@@ -3,10 +3,10 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { Health } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { LogEntry } from "../../durable-objects/event-log.ts";
-import { GRACE_MS, UpstashEventLog, type UpstashLogConfig } from "../../durable-objects/upstash-log.ts";
-import { readConfig } from "../../worker/config.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { LogEntry } from "../../durable-objects/event-log/event-log.ts";
+import { GRACE_MS, UpstashEventLog, type UpstashLogConfig } from "../../durable-objects/event-log/upstash-log.ts";
+import { readConfig } from "../../core/config/index.ts";
 import { eventLogHealth } from "../../worker/health.ts";
 import { eventLogConformance } from "../worker/event-log-conformance.ts";
 import { publish, stub } from "../worker/helpers.ts";

@@ -1,7 +1,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ApiError, Dashboard, DashboardStats, Health } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
 import { getJson, openStream, publish, publishMany, sample, sleep, streamOf, stub } from "./helpers.ts";
 
 describe("JSON API", () => {

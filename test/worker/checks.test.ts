@@ -6,8 +6,8 @@ import { createScheduledController, env, SELF } from "cloudflare:test";
 import "../setup/provided-context.ts";
 import { describe, expect, inject, it } from "vitest";
 import type { CheckAlert, CheckState, HealthEvent } from "../../contract/index.ts";
-import { runCheck } from "../../worker/checks.ts";
-import { ConfigError, dashboardDef, readConfig } from "../../worker/config.ts";
+import { runCheck } from "../../worker/cron/checks.ts";
+import { ConfigError, dashboardDef, readConfig } from "../../core/config/index.ts";
 import worker from "../../worker/index.ts";
 import { getJson, openStream, stub } from "./helpers.ts";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app.ts";
-import { ConfigError, readConfig } from "../../worker/config.ts";
+import { ConfigError, readConfig } from "../../core/config/index.ts";
 
 const read = (overrides: Record<string, unknown>) => () => readConfig({ ...env, ...overrides } as Env);
 

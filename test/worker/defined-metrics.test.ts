@@ -4,8 +4,8 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { evaluateAlerts, type Alert, type AlertState, type ApiError, type IngestResult } from "../../contract/index.ts";
-import { dashboardDef, readConfig } from "../../worker/config.ts";
-import { simulate } from "../../worker/simulator.ts";
+import { dashboardDef, readConfig } from "../../core/config/index.ts";
+import { simulate } from "../../worker/cron/simulator.ts";
 import { openStream } from "./helpers.ts";
 
 const TOKEN = "test-ingest-token-0123456789";

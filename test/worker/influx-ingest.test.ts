@@ -3,7 +3,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TokenBucket } from "../../durable-objects/rate-limit.ts";
+import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
 import { committed, getJson, openStream, stub } from "./helpers.ts";
 import { counter, gauge, request } from "./otlp-requests.ts";
 

@@ -3,7 +3,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DashboardDef } from "../../contract/index.ts";
-import { ConfigError, readConfig } from "../../worker/config.ts";
+import { ConfigError, readConfig } from "../../core/config/index.ts";
 
 const ok = { name: "queue_depth", warning: 100, critical: 500 };
 const read =

@@ -4,7 +4,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TokenBucket } from "../../durable-objects/rate-limit.ts";
+import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
 import { ExportLogsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.ts";
 import { ExportMetricsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import { committed, getJson, openStream, stub } from "./helpers.ts";

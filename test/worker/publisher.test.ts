@@ -2,7 +2,7 @@ import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DashboardStats } from "../../contract/index.ts";
 import worker from "../../worker/index.ts";
-import { simulateSample } from "../../worker/simulator.ts";
+import { simulateSample } from "../../worker/cron/simulator.ts";
 import { getJson, openStream } from "./helpers.ts";
 
 describe("cron publisher", () => {

@@ -1,8 +1,8 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseEventId } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { RecentWindow } from "../../durable-objects/recent-window.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { RecentWindow } from "../../durable-objects/streams/recent-window.ts";
 import { openStream, publishMany, sleep, stub } from "./helpers.ts";
 
 describe("resume with Last-Event-ID", () => {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { Config } from "../../worker/config.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { Config } from "../../core/config/index.ts";
 import { committed, openStream, publishMany, sleep, stub } from "./helpers.ts";
 
 describe("retention", () => {

@@ -6,10 +6,10 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EVENT, SERIES_STEPS, type MetricDef, type MetricUpdate, type SeriesStep } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
-import type { EventLog, LogEntry } from "../../durable-objects/event-log.ts";
-import type { RollupAnswer, Rollups } from "../../durable-objects/rollups.ts";
-import { readConfig, dashboardDef, type Config } from "../../worker/config.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { EventLog, LogEntry } from "../../durable-objects/event-log/event-log.ts";
+import type { RollupAnswer, Rollups } from "../../durable-objects/history/rollups.ts";
+import { readConfig, dashboardDef, type Config } from "../../core/config/index.ts";
 import { env } from "cloudflare:test";
 import { committed, stub } from "./helpers.ts";
 

@@ -1,10 +1,10 @@
 // The pure parts of OTLP / line-protocol ingest: which series feeds which metric, and counter rates.
 import { describe, expect, it } from "vitest";
 import { defineMetrics, type DashboardDef } from "../../contract/index.ts";
-import { counterRates } from "../../durable-objects/counter-rates.ts";
-import { assemble } from "../../durable-objects/point-samples.ts";
+import { counterRates } from "../../durable-objects/ingest/counter-rates.ts";
+import { assemble } from "../../durable-objects/ingest/point-samples.ts";
 import type { Point } from "../../worker/protocols/points.ts";
-import { mapPoints, seriesKey, type SeriesBatch } from "../../worker/series-mapping.ts";
+import { mapPoints, seriesKey, type SeriesBatch } from "../../worker/ingest/mapping.ts";
 
 const now = Date.parse("2026-11-30T12:00:00Z");
 const dash = (metrics: unknown[]): DashboardDef => ({

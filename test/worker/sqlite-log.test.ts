@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe } from "vitest";
-import type { EventLog } from "../../durable-objects/event-log.ts";
-import { SqliteEventLog } from "../../durable-objects/sqlite-log.ts";
+import type { EventLog } from "../../durable-objects/event-log/event-log.ts";
+import { SqliteEventLog } from "../../durable-objects/event-log/sqlite-log.ts";
 import { eventLogConformance } from "./event-log-conformance.ts";
 import { stub } from "./helpers.ts";
 

@@ -2,8 +2,8 @@
 // reads slowly or stops reading actually receives.
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
-import { encodeFrame, HEARTBEAT } from "../../durable-objects/sse.ts";
-import { MAX_PENDING_BYTES, STREAM_HIGH_WATER_BYTES, StreamClient } from "../../durable-objects/stream-client.ts";
+import { encodeFrame, HEARTBEAT } from "../../durable-objects/streams/sse.ts";
+import { MAX_PENDING_BYTES, STREAM_HIGH_WATER_BYTES, StreamClient } from "../../durable-objects/streams/stream-client.ts";
 
 const STUCK_MS = 2000;
 const first = encodeFrame({ data: "hello" });

@@ -1,10 +1,10 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ApiError, ClientConfig, Ticket } from "../../contract/index.ts";
-import type { DashboardObject } from "../../durable-objects/dashboard.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
 import { app } from "../../worker/app.ts";
-import { checkTicket, constantTimeEqual, issueTicket } from "../../worker/auth.ts";
-import type { Config } from "../../worker/config.ts";
+import { checkTicket, constantTimeEqual, issueTicket } from "../../worker/middleware/auth.ts";
+import type { Config } from "../../core/config/index.ts";
 import { openStream, publishMany, stub } from "./helpers.ts";
 
 const SECRET = "viewer-secret-0123456789abcdef";

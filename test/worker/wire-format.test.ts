@@ -1,6 +1,6 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
-import { encodeFrame, frameText, HEARTBEAT, retryFrame } from "../../durable-objects/sse.ts";
+import { encodeFrame, frameText, HEARTBEAT, retryFrame } from "../../durable-objects/streams/sse.ts";
 import { openStream, publish, sample } from "./helpers.ts";
 
 function parse(text: string): EventSourceMessage[] {

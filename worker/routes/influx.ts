@@ -9,12 +9,12 @@ import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DASHBOARD_ID_RE } from "../../contract/index.ts";
 import type { AppEnv } from "../app.ts";
-import { constantTimeEqual } from "../auth.ts";
-import { readConfig } from "../config.ts";
+import { constantTimeEqual } from "../middleware/auth.ts";
+import { readConfig } from "../../core/config/index.ts";
 import { parseLineProtocol, PRECISIONS, type Precision } from "../protocols/line-protocol.ts";
 import { readBody } from "../protocols/otlp.ts";
 import { ProtocolError } from "../protocols/points.ts";
-import { mapPoints } from "../series-mapping.ts";
+import { mapPoints } from "../ingest/mapping.ts";
 import { dashboardStub } from "../stubs.ts";
 
 function influxError(c: Context, status: ContentfulStatusCode, code: string, message: string, headers?: Record<string, string>): Response {

@@ -5,11 +5,11 @@ import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { EVENT, type IngestResult, type LogIngestResult } from "../../contract/index.ts";
 import type { AppEnv } from "../app.ts";
-import { requireBearer } from "../auth.ts";
-import { readConfig } from "../config.ts";
+import { requireBearer } from "../middleware/auth.ts";
+import { readConfig } from "../../core/config/index.ts";
 import { jsonError } from "../errors.ts";
-import { MAX_INGEST_BYTES, parseIngestBody } from "../ingest.ts";
-import { MAX_LOG_BYTES, parseLogBody } from "../logs.ts";
+import { MAX_INGEST_BYTES, parseIngestBody } from "../../core/ingest/samples.ts";
+import { MAX_LOG_BYTES, parseLogBody } from "../../core/ingest/logs.ts";
 import { dashboardStub } from "../stubs.ts";
 
 /** Ingest is on (INGEST_TOKEN is set) and the request carries it. */

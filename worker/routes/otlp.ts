@@ -8,12 +8,12 @@
 import type { Context, Hono } from "hono";
 import { LOG_LIMITS, type LogLine } from "../../contract/index.ts";
 import type { AppEnv } from "../app.ts";
-import { readConfig } from "../config.ts";
-import { checkTime } from "../ingest.ts";
-import { checkMessage, toLogLine } from "../logs.ts";
+import { readConfig } from "../../core/config/index.ts";
+import { checkTime } from "../../core/ingest/samples.ts";
+import { checkMessage, toLogLine } from "../../core/ingest/logs.ts";
 import { decodeOtlpLogs, decodeOtlpMetrics, otlpEncoding, otlpResponse, readBody, type OtlpEncoding } from "../protocols/otlp.ts";
 import { ProtocolError, setOwn, type AttributeValue, type LogRecord } from "../protocols/points.ts";
-import { mapPoints, MAX_REASONS } from "../series-mapping.ts";
+import { mapPoints, MAX_REASONS } from "../ingest/mapping.ts";
 import { dashboardStub } from "../stubs.ts";
 import { ingestAuth } from "./ingest.ts";
 

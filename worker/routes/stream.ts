@@ -5,12 +5,12 @@ import type { Hono } from "hono";
 // zod/mini: the same schemas, tree-shaken to what is used (full zod was most of the bundle).
 import * as z from "zod/mini";
 import { DEFAULT_HISTORY_SECONDS } from "../../contract/index.ts";
-import { parseStreamFilter } from "../../durable-objects/filter.ts";
-import { RELAY_NAME_HEADER } from "../../durable-objects/rpc.ts";
+import { parseStreamFilter } from "../../core/stream-filter.ts";
+import { RELAY_NAME_HEADER } from "../../core/rpc.ts";
 import type { AppEnv } from "../app.ts";
 import { dashboardStub, relayStub } from "../stubs.ts";
-import { checkTicket } from "../auth.ts";
-import { readConfig } from "../config.ts";
+import { checkTicket } from "../middleware/auth.ts";
+import { readConfig } from "../../core/config/index.ts";
 import { jsonError } from "../errors.ts";
 
 const streamQuery = z.object({

@@ -4,7 +4,7 @@
 // either into the viewer's SSE response. GET /stream and /ws open a viewer; POST /broadcast
 // writes one frame to every viewer; GET /ready answers "probe".
 import { DurableObject } from "cloudflare:workers";
-import { StreamClient } from "../../../durable-objects/stream-client.ts";
+import { StreamClient } from "../../../durable-objects/streams/stream-client.ts";
 
 interface Env {
   PROBE: DurableObjectNamespace<ProbeObject>;

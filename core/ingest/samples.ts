@@ -1,0 +1,108 @@
+// The ingest rules: what a real system may push into a dashboard, checked against that
+// dashboard's metric definitions. JSON ingest uses them directly; the OTLP and line-protocol
+// adapters turn their points into the same samples first, so every value goes through here.
+import { round, type DashboardDef, type MetricDef, type MetricUpdate } from "../../contract/index.ts";
+
+export const MAX_SAMPLES_PER_REQUEST = 100;
+export const MAX_INGEST_BYTES = 64 * 1024;
+/** A sample may be stamped at most this far ahead of the server's clock. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** ISO 8601 with a time zone (Z or ±hh:mm), as the JSON API has always required. */
+export const ISO_DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export type Checked<T> = { ok: T } | { error: string };
+
+/**
+ * The sample as the wire carries it: the given metrics in definition order, each rounded to its
+ * `decimals`, then the timestamp. Assumes every value was checked (see `checkValue`).
+ */
+export function toUpdate(dashboard: DashboardDef, values: Readonly<Record<string, number>>, timeMs: number): MetricUpdate {
+  const update: Record<string, number | string> = {};
+  for (const def of dashboard.metrics) {
+    const v = values[def.name];
+    if (v !== undefined) update[def.name] = round(v, def.decimals) + 0; // + 0: no "-0" on the wire
+  }
+  update.timestamp = new Date(timeMs).toISOString();
+  return update as MetricUpdate;
+}
+
+/** Null when `value` may be published for `def`, else what is wrong with it. */
+export function checkValue(def: MetricDef, value: unknown, seed: boolean): string | null {
+  if (typeof value !== "number") return `must be a number, got ${value === null ? "null" : typeof value}`;
+  if (!Number.isFinite(value)) return "must be a finite number";
+  if (def.min !== undefined && value < def.min) return `${value} is below the minimum ${def.min}`;
+  if (def.max !== undefined && value > def.max) return `${value} is above the maximum ${def.max}`;
+  // The seed's counts were always whole numbers on input; defined metrics are rounded instead.
+  if (seed && def.decimals === 0 && !Number.isSafeInteger(value)) return `${value} must be a whole number`;
+  return null;
+}
+
+/** Null when `timeMs` may be published now, else why not. */
+export function checkTime(timeMs: number, retentionSeconds: number, now: number): string | null {
+  if (timeMs > now + MAX_CLOCK_SKEW_MS) return "must not be more than 5 minutes in the future";
+  if (timeMs < now - retentionSeconds * 1000) return "must be within the retention period";
+  return null;
+}
+
+/** An optional ISO 8601 `timestamp` field: its epoch ms (now when absent), or what is wrong with it. */
+export function parseTimestamp(t: unknown, retentionSeconds: number, now: number): Checked<number> {
+  if (t === undefined) return { ok: now };
+  if (typeof t !== "string" || !ISO_DATETIME_RE.test(t) || Number.isNaN(Date.parse(t))) {
+    return { error: "timestamp: must be an ISO 8601 date-time with a time zone, like 2026-11-30T12:00:00Z" };
+  }
+  const timeMs = Date.parse(t);
+  const problem = checkTime(timeMs, retentionSeconds, now);
+  return problem ? { error: `timestamp: ${problem}` } : { ok: timeMs };
+}
+
+/** One JSON sample: `{ <metric>: number, …, timestamp? }`. */
+export function parseSample(dashboard: DashboardDef, item: unknown, retentionSeconds: number, now: number): Checked<MetricUpdate> {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) {
+    return { error: 'sample: must be an object like {"<metric>": 1.5, "timestamp": "…"}' };
+  }
+  const fields = item as Record<string, unknown>;
+  const byName = new Map(dashboard.metrics.map((d) => [d.name, d]));
+  for (const key of Object.keys(fields)) {
+    if (key !== "timestamp" && !byName.has(key))
+      return { error: `${key}: not a metric of this dashboard (known: ${[...byName.keys()].join(", ")})` };
+  }
+  const values: Record<string, number> = {};
+  let carried = 0;
+  for (const def of dashboard.metrics) {
+    const value = fields[def.name];
+    if (value === undefined) {
+      // The seed's five always came complete; defined metrics may report at their own rates.
+      if (dashboard.seed) return { error: `${def.name}: is required` };
+      continue;
+    }
+    const problem = checkValue(def, value, dashboard.seed);
+    if (problem) return { error: `${def.name}: ${problem}` };
+    values[def.name] = value as number;
+    carried++;
+  }
+  if (carried === 0) return { error: `sample: carries none of the metrics (${[...byName.keys()].join(", ")})` };
+  const time = parseTimestamp(fields.timestamp, retentionSeconds, now);
+  if ("error" in time) return time;
+  return { ok: toUpdate(dashboard, values, time.ok) };
+}
+
+/** Validates one sample or an array of them; the error names the offending field. */
+export function parseIngestBody(
+  dashboard: DashboardDef,
+  body: unknown,
+  retentionSeconds: number,
+  now: number,
+): { samples: MetricUpdate[] } | { error: string } {
+  const list = Array.isArray(body) ? body : [body];
+  if (list.length === 0) return { error: "the body is an empty array; send one sample or up to 100" };
+  if (list.length > MAX_SAMPLES_PER_REQUEST) {
+    return { error: `${list.length} samples in one request; send at most ${MAX_SAMPLES_PER_REQUEST}` };
+  }
+  const samples: MetricUpdate[] = [];
+  for (const [i, item] of list.entries()) {
+    const result = parseSample(dashboard, item, retentionSeconds, now);
+    if ("error" in result) return { error: Array.isArray(body) ? `[${i}].${result.error}` : result.error };
+    samples.push(result.ok);
+  }
+  return { samples };
+}

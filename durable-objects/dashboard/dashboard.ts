@@ -1,0 +1,331 @@
+// One Durable Object per dashboard. It is the dashboard's single writer (it assigns event ids
+// and runs the alert rules against the dashboard's metric definitions, so concurrent publishers
+// cannot reorder or race) and it delivers every event: to the SSE streams it holds itself (each
+// event is encoded once per filter group and the same bytes are enqueued to every stream,
+// synchronously, without awaiting any client), and, when viewers are placed on relay objects
+// (RELAYS_PER_DASHBOARD), once to each relay. Its parts, by role: append-chain.ts (the write
+// path to the log), catch-up.ts (history and resume), relay-hub.ts (the relays), fanout.ts.
+import { DurableObject } from "cloudflare:workers";
+import {
+  compareEventIds,
+  evaluateAlerts,
+  formatEventId,
+  EVENT,
+  nextEventId,
+  parseEventId,
+  type CheckState,
+  type DashboardDef,
+  type DashboardStats,
+  type EventId,
+  type EventName,
+} from "../../contract/index.ts";
+import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
+import { AppendChain } from "./append-chain.ts";
+import { CatchUp } from "./catch-up.ts";
+import type { EventLog } from "../event-log/event-log.ts";
+import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
+import { createEventLog } from "../event-log/factory.ts";
+import { historySince } from "../streams/recent-window.ts";
+import { RelayHub } from "./relay-hub.ts";
+import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import { CounterStore } from "../ingest/counter-rates.ts";
+import { NEW_STATE, type PersistedState } from "./state.ts";
+import { assemble } from "../ingest/point-samples.ts";
+import { HistoryFeed } from "../history/history-feed.ts";
+import { Rollups } from "../history/rollups.ts";
+import type {
+  PublishLogsRequest,
+  PublishPointsRequest,
+  PublishPointsResult,
+  PublishRequest,
+  PublishResult,
+  RecordCheckRequest,
+  ReplayRequest,
+  ReplayResult,
+  SeriesRequest,
+  SeriesResult,
+  SubscribeRequest,
+} from "../../core/rpc.ts";
+import type { StreamClient } from "../streams/stream-client.ts";
+
+/** While viewers are connected and no publish has come through, look in the log this often. */
+const POLL_MS = 5_000;
+/** Entries per replay answer; a longer replay is paged (`more`). */
+export const REPLAY_LIMIT = 5000;
+
+export class DashboardObject extends DurableObject<Env> {
+  private readonly config: Config;
+  private readonly def: DashboardDef;
+  private readonly log: EventLog;
+  private state: PersistedState = NEW_STATE();
+  /** Last id assigned; ids of events still in the outbox are above `lastCommitted`. */
+  private lastAssigned: EventId | null = null;
+  private lastCommitted: EventId | null = null;
+  private lastCommitAt = 0;
+
+  private readonly appends: AppendChain;
+  private readonly history: CatchUp;
+  /** The streams this object holds itself (viewers not placed on relays). */
+  private readonly fanout: Fanout;
+  private readonly hub: RelayHub;
+  /** History buckets for GET …/series (history-feed.ts). */
+  private readonly feed: HistoryFeed;
+  /** Runs while anyone watches (streams here or relays): log polling, relay expiry. */
+  private poller: ReturnType<typeof setInterval> | null = null;
+  private readonly logBucket: TokenBucket;
+  private readonly pointBucket: TokenBucket;
+  private readonly counters: CounterStore; // counter → rate state per OTLP series
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = readConfig(env);
+    this.def = dashboardDef(this.config, ctx.id.name);
+    this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
+    this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.counters = new CounterStore(ctx.storage.sql);
+    this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
+    const retention = () => this.config.retentionSeconds;
+    const rollups = new Rollups(ctx.storage, () => this.config.historyDays);
+    this.appends = new AppendChain(
+      this.log,
+      ctx.storage.sql,
+      retention,
+      (batch) => this.commit(batch),
+      (now) => rollups.trim(now),
+    );
+    this.feed = new HistoryFeed(rollups, () => this.log, this.appends);
+    this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
+    this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
+    this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
+    ctx.blockConcurrencyWhile(async () => {
+      const [row] = ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'state'").toArray();
+      if (row) this.state = { ...this.state, ...(JSON.parse(row.value) as PersistedState) };
+      let committed = parseEventId(this.state.committedId);
+      try {
+        const logged = parseEventId(await this.log.lastId());
+        if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
+        // What the history buckets lack (a crash after a log append, a log ahead of us) first.
+        await this.feed.rollups.catchUp(this.log);
+      } catch (err) {
+        this.appends.degrade(err); // the log is unreachable: start from our own record, catch up later
+      }
+      this.appends.restore(committed);
+      const assigned = parseEventId(this.state.lastId);
+      this.lastAssigned = assigned && (!committed || compareEventIds(assigned, committed) > 0) ? assigned : committed;
+      this.lastCommitted = this.history.window.coveredAfter = committed;
+    });
+  }
+
+  /** The recent-events window (tests and relays' twin reach it by this name). */
+  private get window() {
+    return this.history.window;
+  }
+
+  /** Settles once every publish so far is in the log and delivered. */
+  private get chain(): Promise<void> {
+    return this.appends.chain;
+  }
+
+  // ---- publishing --------------------------------------------------------------------------
+
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    const { source, seq } = request;
+    if (source !== undefined && seq !== undefined) {
+      const seen = this.state.lastSeq[source];
+      if (seen !== undefined && seq <= seen) return { ids: [], events: [], duplicate: true };
+      this.state.lastSeq[source] = seq;
+    }
+    const entries = this.sampleEntries(request.samples);
+    for (const line of request.logs ?? []) entries.push(this.newEntry(EVENT.log, line));
+    return this.emit(entries);
+  }
+
+  /** Each sample's metric-update, then the alerts it raised. */
+  private sampleEntries(samples: PublishRequest["samples"]): Entry[] {
+    const entries: Entry[] = [];
+    for (const sample of samples) {
+      const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState);
+      this.state.alertState = state;
+      entries.push(this.newEntry(EVENT.metric, sample));
+      for (const alert of alerts) entries.push(this.newEntry(EVENT.alert, alert));
+    }
+    return entries;
+  }
+
+  /** OTLP / line-protocol points (point-samples.ts): past the point rate nothing is published; one commit. */
+  async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
+    const allowed = this.pointBucket.take(points);
+    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
+    const { samples, refused, counters } = assemble(this.def, batches, (key) => this.counters.get(key));
+    if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
+    this.counters.save(counters);
+    const result = samples.length > 0 ? await this.emit(this.sampleEntries(samples)) : { ids: [], events: [] };
+    return { ...result, refused, published: true };
+  }
+
+  /** Log lines, all or none: past the dashboard's log rate nothing is published. */
+  async publishLogs({ lines }: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }> {
+    const allowed = this.logBucket.take(lines.length);
+    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
+    return this.emit(lines.map((line) => this.newEntry(EVENT.log, line)));
+  }
+
+  /** One run of a health check (from the cron Worker): its `health` event, and an alert when its status changes. */
+  async recordCheck({ name, run }: RecordCheckRequest): Promise<PublishResult> {
+    const def = this.def.checks.find((c) => c.name === name);
+    if (!def) throw new TypeError(`dashboard ${this.def.id} has no check "${name}"`);
+    const applied = applyRun(def, this.state.checks[name] ?? NEW_CHECK, run);
+    if (!applied) return { ids: [], events: [], duplicate: true };
+    this.state.checks[name] = applied.record;
+    const entries = [this.newEntry(EVENT.health, applied.health)];
+    if (applied.alert) entries.push(this.newEntry(EVENT.alert, applied.alert));
+    return this.emit(entries);
+  }
+
+  /** Every check's last state, for `GET /api/dashboards/:id/checks`. */
+  async checks(): Promise<CheckState[]> {
+    return this.def.checks.map((c) => stateOf(c, this.state.checks[c.name]));
+  }
+
+  /** Records and appends new entries; durable before it answers: a publish that returned ids is never lost. */
+  private async emit(entries: Entry[]): Promise<PublishResult> {
+    this.state.published += entries.length;
+    this.state.lastId = formatEventId(this.lastAssigned!);
+    this.saveState();
+    await this.appends.accept(entries);
+    return { ids: entries.map((e) => e.id), events: entries.map(({ id, event }) => ({ id, event })) };
+  }
+
+  private newEntry(event: EventName, payload: object): Entry {
+    const key = nextEventId(this.lastAssigned, Date.now());
+    this.lastAssigned = key;
+    return { id: formatEventId(key), key, event, data: JSON.stringify(payload), payload: payload as Record<string, unknown> };
+  }
+
+  private saveState(): void {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)", JSON.stringify(this.state));
+  }
+
+  /** Events are in the log: remember them in the window and send them to every live stream and relay. */
+  private commit(entries: Entry[]): void {
+    const prev = this.lastCommitted;
+    this.lastCommitted = entries[entries.length - 1]!.key;
+    this.lastCommitAt = Date.now();
+    this.window.push(entries);
+    this.feed.add(entries);
+    if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
+    if (this.hub.size > 0) this.hub.push(prev, entries);
+    this.state.committedId = formatEventId(this.lastCommitted);
+    this.saveState();
+  }
+
+  /** Picks up events another writer appended to the log (only while someone is watching). */
+  private poll(): void {
+    this.hub.expire();
+    if (Date.now() - this.lastCommitAt < POLL_MS || this.appends.outbox.length > 0) return;
+    void this.appends.then(async () => {
+      if (!this.lastCommitted || this.appends.outbox.length > 0) return;
+      try {
+        const entries = await this.history.readAfter(this.lastCommitted);
+        this.appends.recover();
+        if (entries.length === 0) return;
+        this.lastAssigned = entries[entries.length - 1]!.key;
+        this.commit(entries);
+      } catch (err) {
+        this.appends.degrade(err);
+      }
+    });
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  async series(request: SeriesRequest): Promise<SeriesResult> {
+    return this.feed.series(request, this.def);
+  }
+
+  // ---- streaming ---------------------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const { maxStreamsPerDashboard: maxStreams, retryMs, heartbeatSeconds } = this.config;
+    const metricNames = this.def.metrics.map((m) => m.name);
+    return this.fanout.open(request, { maxStreams, retryMs, heartbeatSeconds, metricNames }, (client, req) => this.catchUp(client, req));
+  }
+
+  /** Writes history (or what a resuming client missed), then makes the client live. */
+  private async catchUp(client: StreamClient, { rawResume, historySeconds, openedAt }: StreamRequest): Promise<void> {
+    const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
+    const part = await this.history.fromLog(rawResume, sinceMs, () => client.closed);
+    if (!part || client.closed) return;
+    // From memory, synchronously up to the moment the client turns live: no gap, no repeat.
+    const out: Uint8Array[] = [];
+    if (part.gap) out.push(gapFrame(part.gap));
+    framesFor(part.logged, client.filter, out);
+    framesFor(this.window.since(part.after, part.sinceMs), client.filter, out);
+    this.state.delivered += this.fanout.goLive(client, out);
+  }
+
+  /** History or resume for a relay: what a viewer here with the same Last-Event-ID / `history` gets first, and where it goes live. */
+  async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
+    const part = (await this.history.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
+    // Synchronously from here on: `through` is exactly what the entries reach.
+    let entries = part.logged;
+    let through = this.lastCommitted;
+    if (part.complete) entries = entries.concat(this.window.since(part.after, part.sinceMs));
+    else through = part.after;
+    const more = !part.complete || entries.length > REPLAY_LIMIT;
+    if (entries.length > REPLAY_LIMIT) {
+      entries = entries.slice(0, REPLAY_LIMIT);
+      through = entries[entries.length - 1]!.key;
+    }
+    return { gap: part.gap, entries: entries.map(toLogEntry), through: idOrNull(through), sinceMs: part.sinceMs, more };
+  }
+
+  // ---- relays ------------------------------------------------------------------------------
+
+  /** A relay with viewers subscribes, and again every heartbeat (a restarted object relearns its relays); from then on it
+   *  gets every commit. The answer is the last id committed before that: where the pushes continue. */
+  async subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }> {
+    this.hub.subscribe(request);
+    this.state.delivered += request.delivered;
+    return { lastId: idOrNull(this.lastCommitted) };
+  }
+
+  /** The relay's last viewer left. */
+  async unsubscribe({ relay, session, delivered }: Omit<SubscribeRequest, "viewers">): Promise<void> {
+    this.state.delivered += delivered;
+    this.hub.unsubscribe(relay, session);
+  }
+
+  /** Starts or stops the poller as viewers come and go (here or on relays). */
+  private watch(): void {
+    const watched = this.fanout.size > 0 || this.hub.size > 0;
+    if (watched && !this.poller) {
+      this.poller = setInterval(() => this.poll(), POLL_MS);
+    } else if (!watched && this.poller) {
+      // Nobody is watching: no timers, no reads.
+      clearInterval(this.poller);
+      this.poller = null;
+    }
+  }
+
+  // ---- observability -----------------------------------------------------------------------
+
+  async stats(): Promise<DashboardStats> {
+    const last = this.lastCommitted;
+    const relays = await this.hub.reports();
+    for (const r of relays) this.state.delivered += r.delivered;
+    return {
+      dashboard: this.ctx.id.name ?? "",
+      connectedClients: this.fanout.size + relays.reduce((sum, r) => sum + r.viewers, 0),
+      relays: relays.filter((r) => r.viewers > 0).length,
+      lastEventId: last ? formatEventId(last) : null,
+      lastEventTime: last ? new Date(last.ms).toISOString() : null,
+      eventsPublished: this.state.published,
+      eventsDelivered: this.state.delivered,
+      retentionSeconds: this.config.retentionSeconds,
+      eventLog: { ...this.appends.health },
+    };
+  }
+}

@@ -1,0 +1,122 @@
+// The dashboard object's side of the relay protocol: the relays that hold viewers of this
+// dashboard, each pushed every commit once (one RPC per relay per commit, none awaited in turn),
+// forgotten when it lags, fails or stops re-subscribing; and their viewer counts for stats.
+import { type EventId } from "../../contract/index.ts";
+import { idOrNull, toLogEntry, type Entry } from "../streams/fanout.ts";
+import type { RelayObject } from "../relay/relay.ts";
+import type { DeliverBatch, RelayReport, SubscribeRequest } from "../../core/rpc.ts";
+
+/** Pushes to one relay still unanswered; past this the relay is dropped (it heals when it re-subscribes). */
+const MAX_PUSHES_IN_FLIGHT = 64;
+/** A relay that has not re-subscribed for this many heartbeats is forgotten. */
+const RELAY_EXPIRY_HEARTBEATS = 3;
+/** How long stats() waits for a relay's count. */
+const RELAY_REPORT_TIMEOUT_MS = 2000;
+
+interface RelayLink {
+  session: string;
+  stub: DurableObjectStub<RelayObject>;
+  viewers: number;
+  seenAt: number;
+  inFlight: number;
+}
+
+export class RelayHub {
+  /** Relays that hold viewers of this dashboard, by name. */
+  readonly relays = new Map<string, RelayLink>();
+
+  constructor(
+    private readonly env: Env,
+    /** The dashboard's id (the object's name). */
+    private readonly dashboard: string | undefined,
+    private readonly config: { relaysPerDashboard: number; heartbeatSeconds: number },
+    /** Relays came or went: the object starts or stops its poller. */
+    private readonly onChange: () => void,
+  ) {}
+
+  get size(): number {
+    return this.relays.size;
+  }
+
+  /** Registers (or refreshes) a relay with viewers. */
+  subscribe({ relay, session, viewers }: SubscribeRequest): void {
+    // An object reached through wrangler's dev registry (another local session) has no name to check against.
+    if (this.dashboard !== undefined && !relay.startsWith(`${this.dashboard}:`))
+      throw new TypeError(`relay ${relay} does not belong to dashboard ${this.dashboard}`);
+    let link = this.relays.get(relay);
+    if (!link || link.session !== session) {
+      link = { session, stub: this.env.RELAY.getByName(relay), viewers, seenAt: 0, inFlight: 0 };
+      this.relays.set(relay, link);
+    }
+    link.viewers = viewers;
+    link.seenAt = Date.now();
+    this.onChange();
+  }
+
+  /** The relay's last viewer left. */
+  unsubscribe(relay: string, session: string): void {
+    const link = this.relays.get(relay);
+    if (link?.session === session) this.drop(relay, link);
+  }
+
+  /** Pushes one commit to every relay; a relay that fails or lags is dropped. */
+  push(prev: EventId | null, entries: Entry[]): void {
+    const batch: DeliverBatch = { prevId: idOrNull(prev), entries: entries.map(toLogEntry) };
+    for (const [name, link] of this.relays) {
+      if (link.inFlight >= MAX_PUSHES_IN_FLIGHT) {
+        this.drop(name, link); // stuck: it finds the gap and heals when it re-subscribes
+        continue;
+      }
+      link.inFlight++;
+      link.stub.deliver(batch).then(
+        (keep) => {
+          link.inFlight--;
+          if (!keep) this.drop(name, link); // it has no viewers any more
+        },
+        (err: unknown) => {
+          link.inFlight--;
+          console.warn(`push to relay ${name} failed`, err);
+          this.drop(name, link);
+        },
+      );
+    }
+  }
+
+  /** Relays that stopped re-subscribing (evicted without a word) are forgotten. */
+  expire(): void {
+    const before = Date.now() - RELAY_EXPIRY_HEARTBEATS * this.config.heartbeatSeconds * 1000;
+    for (const [name, link] of this.relays) if (link.seenAt < before) this.drop(name, link);
+  }
+
+  private drop(name: string, link: RelayLink): void {
+    if (this.relays.get(name) !== link) return;
+    this.relays.delete(name);
+    this.onChange();
+  }
+
+  /**
+   * Viewers and deliveries on this dashboard's relays, asked of every configured relay (a
+   * relay that does not answer in time counts with what it said when it last subscribed).
+   */
+  async reports(): Promise<RelayReport[]> {
+    const name = this.dashboard;
+    if (this.config.relaysPerDashboard === 0 || !name) return [];
+    return Promise.all(
+      Array.from({ length: this.config.relaysPerDashboard }, async (_, i): Promise<RelayReport> => {
+        const relay = `${name}:${i}`;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        try {
+          const report = await Promise.race([
+            this.env.RELAY.getByName(relay).report(),
+            new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), RELAY_REPORT_TIMEOUT_MS))),
+          ]);
+          return { viewers: report.viewers, delivered: report.delivered };
+        } catch {
+          return { viewers: this.relays.get(relay)?.viewers ?? 0, delivered: 0 };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,34 @@
+// The event log: the durable, ordered record of a dashboard's events that history and
+// Last-Event-ID resume are served from. The Durable Object is the only writer of its
+// dashboard's log and assigns the ids; implementations store and read them back.
+import type { EventLogHealth, EventName } from "../../contract/index.ts";
+
+export interface LogEntry {
+  /** `<ms>-<seq>`, strictly increasing (see contract). */
+  id: string;
+  event: EventName;
+  /** The JSON payload exactly as sent on the wire. */
+  data: string;
+}
+
+export interface EventLog {
+  readonly backend: EventLogHealth["backend"];
+  /**
+   * True when the log lives in the Durable Object's own storage, so an append is as durable as
+   * the object's state. Otherwise the object keeps accepted events in a durable outbox until
+   * the log has them.
+   */
+  readonly inObjectStorage: boolean;
+  /** Appends entries whose ids are greater than every id already in the log. */
+  append(entries: LogEntry[]): Promise<void>;
+  /** Entries with id strictly greater than `afterId`, ascending, at most `limit`. */
+  readAfter(afterId: string, limit: number): Promise<LogEntry[]>;
+  /** Entries whose id time is >= `sinceMs`, ascending, at most `limit`. */
+  readSince(sinceMs: number, limit: number): Promise<LogEntry[]>;
+  /** The newest id in the log, or null when it is empty. */
+  lastId(): Promise<string | null>;
+  /** The newest id removed by trimming: a resume point below it has lost events. */
+  trimmedThrough(): Promise<string | null>;
+  /** Removes entries older than `minMs`. */
+  trim(minMs: number): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// The dashboard's recent committed events in memory, so history and the common reconnect are
+// served without touching the log (or, on a relay, the dashboard's object). The dashboard object
+// and each relay keep one.
+import { compareEventIds, LIVE_WINDOW_SECONDS, type EventId } from "../../contract/index.ts";
+import type { Entry } from "./fanout.ts";
+
+const WINDOW_MS = LIVE_WINDOW_SECONDS * 1000;
+const WINDOW_MAX_ENTRIES = 4000;
+
+/**
+ * The first millisecond of "the last `seconds` seconds" before `at`, clamped to retention.
+ * Strictly after `at - seconds`, so `history=0` sends nothing, even an event from that very millisecond.
+ */
+export function historySince(at: number, seconds: number, retentionSeconds: number): number {
+  return at - Math.min(seconds, retentionSeconds) * 1000 + 1;
+}
+
+export class RecentWindow {
+  /** Ascending by id; holds every event with id > `coveredAfter` (null: every event there is). */
+  entries: Entry[] = [];
+  coveredAfter: EventId | null = null;
+
+  /** @param retentionSeconds read on every trim (the configuration may change). */
+  constructor(private readonly retentionSeconds: () => number) {}
+
+  /** The oldest time it reaches back to now: 15 minutes, or less when retention is shorter. */
+  start(now = Date.now()): number {
+    return now - Math.min(WINDOW_MS, this.retentionSeconds() * 1000);
+  }
+
+  /** Appends newly committed events (ascending, all newer than what it holds). */
+  push(entries: Entry[]): void {
+    for (const e of entries) this.entries.push(e);
+    this.trim();
+  }
+
+  /** Replaces what it holds: `entries` is everything with id > `coveredAfter`. */
+  reset(entries: Entry[], coveredAfter: EventId | null): void {
+    this.entries = entries;
+    this.coveredAfter = coveredAfter;
+    this.trim();
+  }
+
+  /** Forgets what aged out (older than its span, or past its cap of 4,000 entries). */
+  trim(now = Date.now()): void {
+    const minMs = this.start(now);
+    let drop = 0;
+    while (drop < this.entries.length && (this.entries[drop]!.key.ms < minMs || this.entries.length - drop > WINDOW_MAX_ENTRIES)) drop++;
+    if (drop === 0) return;
+    this.coveredAfter = this.entries[drop - 1]!.key;
+    this.entries.splice(0, drop);
+  }
+
+  /** Whether it can serve a resume after `after` (or, without one, the history since `sinceMs`). */
+  covers(after: EventId | null, sinceMs: number): boolean {
+    if (this.coveredAfter === null) return true;
+    if (after) return compareEventIds(after, this.coveredAfter) >= 0;
+    return this.coveredAfter.ms < sinceMs;
+  }
+
+  /** Whether an event with id `key` is one it holds (or will hold): read from a log, stop there. */
+  holds(key: EventId): boolean {
+    return this.coveredAfter !== null && compareEventIds(key, this.coveredAfter) > 0;
+  }
+
+  /** Its entries after `after` (or, without it, since `sinceMs`). */
+  since(after: EventId | null, sinceMs: number): Entry[] {
+    const out: Entry[] = [];
+    for (const e of this.entries) {
+      if (after ? compareEventIds(e.key, after) <= 0 : e.key.ms < sinceMs) continue;
+      out.push(e);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,210 @@
+// Which ingested series feeds which metric (OTLP, line protocol). Pure: the routes call it after
+// decoding, before anything reaches the dashboard object.
+//
+// The rule:
+// - A series is a name plus its attributes (OTLP: resource, scope and data-point attributes;
+//   line protocol: `<measurement>_<field>` plus the tags).
+// - A point matches a metric when its name equals `source.name` (or, without `source.name`, the
+//   metric's own name) and every `source.attributes` entry equals the point's attribute of that
+//   key, compared as text. One point may feed several metrics.
+// - If more than one distinct series matches a metric within one request, those points are
+//   rejected (the answer names the metric and the series) unless the metric says how to combine
+//   them with `source.aggregate` (sum, avg, min or max of the series' values at one time).
+// - Points outside the ingest window (`checkTime`) are rejected; points without a time get now.
+// - Monotonic OTLP sums are counters: the dashboard object turns them into per-second rates.
+//   Non-monotonic sums are shown as they are, like gauges. A sum without temporality is rejected.
+import type { DashboardDef, MetricDef } from "../../contract/index.ts";
+import { checkTime } from "../../core/ingest/samples.ts";
+import type { Attributes, Point } from "../protocols/points.ts";
+
+export type SeriesKind = "gauge" | "cumulative" | "delta";
+
+/** The points of one series that feed one metric, in parallel arrays (cheap to send over RPC). */
+export interface SeriesBatch {
+  metric: string;
+  /** Identity of the series (name + sorted attributes); counter state is kept under it. */
+  key: string;
+  kind: SeriesKind;
+  timeMs: number[];
+  value: number[];
+  /** OTLP start time (ms), NaN when absent. */
+  startMs: number[];
+  /** Where each point came from, for error messages (line-protocol line number; -1 for OTLP). */
+  ref: number[];
+}
+
+/** Rejected points: how many, up to MAX_REASONS distinct reasons, and the first one with its ref. */
+export interface Refused {
+  count: number;
+  reasons: string[];
+  first?: { ref: number; reason: string };
+}
+
+export const MAX_REASONS = 20;
+
+export class Refusals {
+  count = 0;
+  private readonly reasons = new Set<string>();
+  first: Refused["first"];
+  add(reason: string, n = 1, ref = -1): void {
+    this.count += n;
+    this.note(reason, ref);
+  }
+  /** A reason without counting (the caller counts). */
+  note(reason: string, ref = -1): void {
+    this.first ??= { ref, reason };
+    if (this.reasons.size < MAX_REASONS) this.reasons.add(reason);
+  }
+  merge(other: Refused): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.first ??= other.first;
+    for (const r of other.reasons) if (this.reasons.size < MAX_REASONS) this.reasons.add(r);
+  }
+  result(): Refused {
+    const out: Refused = { count: this.count, reasons: [...this.reasons] };
+    if (this.first) out.first = this.first;
+    return out;
+  }
+}
+
+export interface Mapped {
+  batches: SeriesBatch[];
+  /** Points that fed at least one metric. */
+  accepted: number;
+  /** Points refused by the rules above (time, ambiguity, temporality). */
+  refused: Refused;
+  /** Points whose series matched no metric, and those series' names (at most MAX_REASONS). */
+  unmatched: { count: number; names: string[] };
+}
+
+export interface MapOptions {
+  now: number;
+  retentionSeconds: number;
+  /** Per point: its line number (line protocol); absent → -1. */
+  refs?: ArrayLike<number>;
+}
+
+/** Identity of a series: its name and its attributes sorted by key, as text. */
+export function seriesKey(name: string, attributes: Attributes): string {
+  const keys = Object.keys(attributes);
+  if (keys.length === 0) return name;
+  keys.sort();
+  let out = name + "{";
+  for (let i = 0; i < keys.length; i++) out += (i ? "," : "") + keys[i] + "=" + String(attributes[keys[i]!]);
+  return out + "}";
+}
+
+function matches(def: MetricDef, attributes: Attributes): boolean {
+  const want = def.source?.attributes;
+  if (!want) return true;
+  for (const k in want) {
+    if (!Object.hasOwn(attributes, k) || String(attributes[k]) !== String(want[k])) return false;
+  }
+  return true;
+}
+
+export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opts: MapOptions): Mapped {
+  const byName = new Map<string, MetricDef[]>();
+  for (const def of dashboard.metrics) {
+    const name = def.source?.name ?? def.name;
+    byName.set(name, [...(byName.get(name) ?? []), def]);
+  }
+  const refused = new Refusals();
+  const unmatchedNames = new Set<string>();
+  let unmatched = 0;
+  const rejected = new Uint8Array(points.length); // refused for time or temporality
+  /** metric → series key → batch */
+  const perMetric = new Map<string, Map<string, SeriesBatch>>();
+  const indexes = new Map<SeriesBatch, number[]>();
+  let lastAttrs: Attributes | undefined;
+  let lastName = "";
+  let lastKey = "";
+  const { now, retentionSeconds, refs } = opts;
+
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    const ref = refs ? refs[i]! : -1;
+    const defs = byName.get(p.name);
+    let hit = false;
+    if (defs) {
+      for (const def of defs) {
+        if (!matches(def, p.attributes)) continue;
+        hit = true;
+        if (rejected[i]) break;
+        let kind: SeriesKind = "gauge";
+        if (p.kind === "sum" && p.monotonic) {
+          if (!p.temporality) {
+            rejected[i] = 1;
+            refused.note(`"${p.name}": monotonic sum without aggregation temporality`, ref);
+            break;
+          }
+          kind = p.temporality;
+        }
+        const timeMs = p.timeMs ?? now;
+        const late = checkTime(timeMs, retentionSeconds, now);
+        if (late) {
+          rejected[i] = 1;
+          refused.note(`"${p.name}": time ${timeMsText(timeMs)} ${late}`, ref);
+          break;
+        }
+        if (p.attributes !== lastAttrs || p.name !== lastName) {
+          lastAttrs = p.attributes;
+          lastName = p.name;
+          lastKey = seriesKey(p.name, p.attributes);
+        }
+        let series = perMetric.get(def.name);
+        if (!series) perMetric.set(def.name, (series = new Map()));
+        let batch = series.get(lastKey);
+        if (!batch) {
+          series.set(lastKey, (batch = { metric: def.name, key: lastKey, kind, timeMs: [], value: [], startMs: [], ref: [] }));
+          indexes.set(batch, []);
+        }
+        indexes.get(batch)!.push(i);
+        batch.timeMs.push(timeMs);
+        batch.value.push(p.value);
+        batch.startMs.push(p.startTimeMs ?? NaN);
+        batch.ref.push(ref);
+      }
+    }
+    if (!hit) {
+      unmatched++;
+      if (unmatchedNames.size < MAX_REASONS) unmatchedNames.add(p.name);
+    }
+  }
+
+  // Several series for one metric: combined only when the definition says how.
+  const batches: SeriesBatch[] = [];
+  const used = new Uint8Array(points.length);
+  const defsByName = new Map(dashboard.metrics.map((d) => [d.name, d]));
+  for (const [metric, series] of perMetric) {
+    const list = [...series.values()];
+    if (list.length > 1 && !defsByName.get(metric)!.source?.aggregate) {
+      const names =
+        list
+          .slice(0, 3)
+          .map((b) => b.key)
+          .join(", ") + (list.length > 3 ? `, … (${list.length} in all)` : "");
+      refused.note(
+        `metric "${metric}": ${list.length} series match (${names}); pick one with source.attributes or combine them with source.aggregate`,
+        list[0]!.ref[0]!,
+      );
+      continue;
+    }
+    for (const b of list) {
+      batches.push(b);
+      for (const i of indexes.get(b)!) used[i] = 1;
+    }
+  }
+  // A point counts once: accepted when it feeds at least one metric, refused when it matched
+  // some metric but feeds none.
+  let accepted = 0;
+  for (let i = 0; i < points.length; i++) if (used[i]) accepted++;
+  refused.count = points.length - unmatched - accepted;
+  return { batches, accepted, refused: refused.result(), unmatched: { count: unmatched, names: [...unmatchedNames] } };
+}
+
+function timeMsText(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
