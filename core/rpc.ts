@@ -1,18 +1,80 @@
-// The dashboard object's RPC surface beyond fetch: publishing (Worker, cron publisher) and the
-// relay protocol (durable-objects/relay.ts ⇄ durable-objects/relay-hub.ts).
-import type { EventName, Gap, LogLine, MetricUpdate, SeriesStep } from "../contract/index.ts";
-import type { CheckRun } from "../worker/cron/checks.ts";
-import type { Refused, SeriesBatch } from "../worker/ingest/mapping.ts";
-import type { LogEntry } from "../durable-objects/event-log/event-log.ts";
+// What the Worker and the objects say to each other: the dashboard object's RPC surface
+// (streams, publishing, history, stats, and the relay protocol) and the relay object's, with the
+// requests and answers they carry. The Worker parses and checks every request once; these types
+// are what it hands over, so an object never reads a URL or re-validates a query. Each object
+// class implements its interface (`implements DashboardRpc`); stubs get their types from `Env`.
+import type { CheckState, DashboardStats, EventName, Gap, LogLine, MetricUpdate, SeriesStep } from "../contract/index.ts";
+import type { CheckRun } from "./checks.ts";
+import type { SeriesBatch } from "./ingest/batches.ts";
+import type { Refused } from "./ingest/refusals.ts";
+import type { StreamFilter } from "./stream-filter.ts";
 
-/**
- * The Worker names the relay it opens a viewer on (`<dashboard>:<i>`) in this header too: a relay
- * reached through wrangler's dev registry (another local session) sees no `ctx.id.name`.
- */
-export const RELAY_NAME_HEADER = "X-Relay-Name";
+/** An event as the log stores it and as it crosses RPC (to relays): id, name and payload text. */
+export interface LogEntry {
+  /** `<ms>-<seq>`, strictly increasing (see contract). */
+  id: string;
+  event: EventName;
+  /** The JSON payload exactly as sent on the wire. */
+  data: string;
+}
+
+// ---- naming --------------------------------------------------------------------------------
+
+const RELAY_NAME_RE = /^([a-z0-9][a-z0-9-]{0,62}):(\d+)$/;
+
+/** Relay `i` of `dashboard` is the object named `<dashboard>:<i>`. */
+export const relayName = (dashboard: string, i: number): string => `${dashboard}:${i}`;
+
+/** The dashboard a relay name belongs to; null when `name` is not a relay's name. */
+export function relayDashboard(name: string | undefined | null): string | null {
+  return RELAY_NAME_RE.exec(name ?? "")?.[1] ?? null;
+}
+
+// ---- streams -------------------------------------------------------------------------------
+
+/** A viewer's stream as the Worker parsed it from the request (worker/routes/stream.ts). */
+export interface StreamOpen {
+  /** `?metrics=` and `?logs=`; null: the default (every metric, log lines of info and above). */
+  filter: StreamFilter | null;
+  /** Seconds of history before going live, already clamped to the retention. */
+  historySeconds: number;
+  /** Last-Event-ID (header, or `?lastEventId=`) as the client sent it; a malformed one is a fresh connect. */
+  resumeId: string | null;
+}
+
+/** A stream opened on a relay carries the relay's name: one reached through wrangler's dev registry has no `ctx.id.name`. */
+export interface RelayStreamOpen extends StreamOpen {
+  relay: string;
+}
+
+// ---- the objects' interfaces ---------------------------------------------------------------
+
+export interface DashboardRpc {
+  /** The SSE response: history or what a resume missed, then live events (503 past the stream cap). */
+  openStream(open: StreamOpen): Promise<Response>;
+  publish(request: PublishRequest): Promise<PublishResult>;
+  publishPoints(request: PublishPointsRequest): Promise<PublishPointsResult>;
+  publishLogs(request: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }>;
+  recordCheck(request: RecordCheckRequest): Promise<PublishResult>;
+  checks(): Promise<CheckState[]>;
+  series(request: SeriesRequest): Promise<SeriesResult>;
+  stats(): Promise<DashboardStats>;
+  replay(request: ReplayRequest): Promise<ReplayResult>;
+  subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }>;
+  unsubscribe(request: Omit<SubscribeRequest, "viewers">): Promise<void>;
+}
+
+export interface RelayRpc {
+  openStream(open: RelayStreamOpen): Promise<Response>;
+  /** One commit from the dashboard. False: the relay serves no viewers, stop pushing to it. */
+  deliver(batch: DeliverBatch): boolean;
+  report(): RelayReport;
+}
+
+// ---- requests and answers ------------------------------------------------------------------
 
 export interface PublishRequest {
-  /** Checked and rounded against the dashboard's definitions (worker/ingest.ts). */
+  /** Checked and rounded against the dashboard's definitions (core/ingest/samples.ts). */
   samples: MetricUpdate[];
   /** Log lines published in the same commit, after the samples (the simulator's; not rate-limited). */
   logs?: LogLine[];
@@ -22,11 +84,11 @@ export interface PublishRequest {
 }
 
 export interface PublishLogsRequest {
-  /** Checked against the log ingest rules (worker/logs.ts). */
+  /** Checked against the log ingest rules (core/ingest/logs.ts). */
   lines: LogLine[];
 }
 
-/** OTLP and line-protocol points, mapped onto the dashboard's metrics (worker/series-mapping.ts). */
+/** OTLP and line-protocol points, mapped onto the dashboard's metrics (worker/ingest/mapping.ts). */
 export interface PublishPointsRequest {
   batches: SeriesBatch[];
   /** Points the request carried (what the dashboard's point rate counts). */
@@ -91,7 +153,7 @@ export interface RelayReport {
   delivered: number;
 }
 
-/** A history query, checked by the Worker (worker/series.ts). */
+/** A history query, checked by the Worker (worker/routes/series-query.ts). */
 export interface SeriesRequest {
   from: number;
   to: number;

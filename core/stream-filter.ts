@@ -1,13 +1,14 @@
 // A viewer's filter: `?metrics=` (which of the dashboard's metrics) and `?logs=` (the minimum log
 // level, or none). Viewers with the same filter form a group and share one encoded frame per event.
+// Plain data: the Worker parses it and hands it to the dashboard's object over RPC.
 import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, logLevelRank, type LogLevel } from "../contract/index.ts";
+import { parseMetricList } from "./metric-list.ts";
 
 export interface StreamFilter {
   /** Canonical form: the cache key for encoded frames ("*" is the default filter, never built here). */
   key: string;
   /** The chosen metrics in definition order; null: all of them. */
   names: readonly string[] | null;
-  metrics: ReadonlySet<string> | null;
   /** Log lines below this level are not sent; null: no log lines at all (`?logs=none`). */
   minLog: LogLevel | null;
 }
@@ -28,17 +29,9 @@ export function parseStreamFilter(
 ): StreamFilter | null | { error: string } {
   let names: string[] | null = null;
   if (query.metrics !== null && query.metrics !== undefined) {
-    const raw = query.metrics;
-    const asked = raw
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const unknown = asked.length === 0 ? [raw] : asked.filter((n) => !defined.includes(n));
-    if (unknown.length > 0) {
-      return { error: `metrics: unknown metric ${unknown.map((m) => JSON.stringify(m)).join(", ")}; known: ${defined.join(", ")}` };
-    }
-    const set = new Set(asked);
-    names = defined.filter((m) => set.has(m));
+    const list = parseMetricList(query.metrics, defined);
+    if ("error" in list) return list;
+    names = list.names;
     if (names.length === defined.length) names = null; // all of them: same as no filter
   }
   let minLog: LogLevel | null = DEFAULT_LOG_LEVEL;
@@ -49,5 +42,5 @@ export function parseStreamFilter(
   }
   if (names === null && minLog === DEFAULT_LOG_LEVEL) return null;
   const key = `${names ? names.join(",") : "*"};logs=${minLog ?? "none"}`;
-  return { key, names, metrics: names ? new Set(names) : null, minLog };
+  return { key, names, minLog };
 }

@@ -1,7 +1,7 @@
 // Reachability of the event log, for /api/health.
 import type { EventLogHealth } from "../contract/index.ts";
-import { UpstashEventLog } from "../durable-objects/event-log/upstash-log.ts";
 import type { Config } from "../core/config/index.ts";
+import { UpstashClient } from "../core/upstash.ts";
 
 /** A health check must answer quickly even when Redis does not. */
 const PING_TIMEOUT_MS = 1_500;
@@ -13,7 +13,7 @@ interface Cached {
   result: Promise<EventLogHealth>;
 }
 
-const pingers = new WeakMap<Config, { log: UpstashEventLog; cached?: Cached }>();
+const pingers = new WeakMap<Config, { client: UpstashClient; cached?: Cached }>();
 
 export async function eventLogHealth(config: Config): Promise<EventLogHealth> {
   if (!config.upstash) {
@@ -22,16 +22,15 @@ export async function eventLogHealth(config: Config): Promise<EventLogHealth> {
   }
   let pinger = pingers.get(config);
   if (!pinger) {
-    // The dashboard name only shapes keys, and PING touches none.
-    pinger = { log: new UpstashEventLog({ ...config.upstash, timeoutMs: PING_TIMEOUT_MS }, "health", config.retentionSeconds) };
+    pinger = { client: new UpstashClient({ ...config.upstash, timeoutMs: PING_TIMEOUT_MS }) };
     pingers.set(config, pinger);
   }
   const now = Date.now();
   if (!pinger.cached || now - pinger.cached.at >= CACHE_MS) {
-    const { log } = pinger;
+    const { client } = pinger;
     pinger.cached = {
       at: now,
-      result: log.ping().then(
+      result: client.ping().then(
         (): EventLogHealth => ({ backend: "upstash-redis", status: "ok" }),
         (err: unknown): EventLogHealth => ({
           backend: "upstash-redis",

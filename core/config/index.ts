@@ -1,7 +1,7 @@
 // Reads and checks the Worker's configuration once per env object. A bad value fails at
 // startup (worker/index.ts reads it at module load) with a message naming the variable.
 import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, LOG_LIMITS, SERIES_MAX_DAYS, type DashboardDef } from "../../contract/index.ts";
-import { defineChecks } from "../../worker/cron/checks.ts";
+import { defineChecks } from "../checks.ts";
 
 export interface Config {
   dashboards: DashboardDef[];

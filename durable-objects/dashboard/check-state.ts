@@ -2,7 +2,7 @@
 // down after `downAfter` failed runs in a row and up again after `upAfter` good ones, and each
 // change is an alert. Runs from overlapping cron invocations are counted once per interval.
 import type { CheckAlert, CheckDef, CheckState, CheckStatus, HealthEvent } from "../../contract/index.ts";
-import type { CheckRun } from "../../worker/cron/checks.ts";
+import type { CheckRun } from "../../core/checks.ts";
 
 export interface CheckRecord {
   status: CheckStatus | null;

@@ -1,40 +1,26 @@
-// One Durable Object per dashboard. It is the dashboard's single writer (it assigns event ids
-// and runs the alert rules against the dashboard's metric definitions, so concurrent publishers
-// cannot reorder or race) and it delivers every event: to the SSE streams it holds itself (each
-// event is encoded once per filter group and the same bytes are enqueued to every stream,
-// synchronously, without awaiting any client), and, when viewers are placed on relay objects
-// (RELAYS_PER_DASHBOARD), once to each relay. Its parts, by role: append-chain.ts (the write
-// path to the log), catch-up.ts (history and resume), relay-hub.ts (the relays), fanout.ts.
+// One Durable Object per dashboard. It is the dashboard's single writer (sequencer.ts assigns
+// the ids and runs the alert rules, so concurrent publishers cannot reorder or race) and it
+// delivers every event: to the SSE streams it holds itself (each event is encoded once per
+// filter group and the same bytes are enqueued to every stream, synchronously, without awaiting
+// any client), and, when viewers are placed on relay objects (RELAYS_PER_DASHBOARD), once to each
+// relay. Its parts, by role: append-chain.ts (the write path to the log), catch-up.ts (history
+// and resume), relay-hub.ts (the relays), ../streams/fanout.ts (the viewers), ../history/ (the
+// downsampled buckets), ../ingest/ (points to samples). Its RPC surface is core/rpc.ts's
+// DashboardRpc; every request it gets was parsed and checked by the Worker.
 import { DurableObject } from "cloudflare:workers";
 import {
   compareEventIds,
-  evaluateAlerts,
-  formatEventId,
   EVENT,
-  nextEventId,
+  formatEventId,
   parseEventId,
   type CheckState,
   type DashboardDef,
   type DashboardStats,
   type EventId,
-  type EventName,
 } from "../../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
-import { AppendChain } from "./append-chain.ts";
-import { CatchUp } from "./catch-up.ts";
-import type { EventLog } from "../event-log/event-log.ts";
-import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
-import { createEventLog } from "../event-log/factory.ts";
-import { historySince } from "../streams/recent-window.ts";
-import { RelayHub } from "./relay-hub.ts";
-import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
-import { TokenBucket } from "./rate-limit.ts";
-import { CounterStore } from "../ingest/counter-rates.ts";
-import { NEW_STATE, type PersistedState } from "./state.ts";
-import { assemble } from "../ingest/point-samples.ts";
-import { HistoryFeed } from "../history/history-feed.ts";
-import { Rollups } from "../history/rollups.ts";
 import type {
+  DashboardRpc,
   PublishLogsRequest,
   PublishPointsRequest,
   PublishPointsResult,
@@ -45,22 +31,37 @@ import type {
   ReplayResult,
   SeriesRequest,
   SeriesResult,
+  StreamOpen,
   SubscribeRequest,
 } from "../../core/rpc.ts";
+import type { EventLog } from "../event-log/event-log.ts";
+import { createEventLog } from "../event-log/factory.ts";
+import { HistoryFeed } from "../history/history-feed.ts";
+import { Rollups } from "../history/rollups.ts";
+import { CounterStore } from "../ingest/counter-rates.ts";
+import { assemble } from "../ingest/point-samples.ts";
+import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
+import { historySince } from "../streams/recent-window.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
+import { AppendChain } from "./append-chain.ts";
+import { CatchUp } from "./catch-up.ts";
+import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import { RelayHub } from "./relay-hub.ts";
+import { Sequencer } from "./sequencer.ts";
+import { loadState, saveState, type PersistedState } from "./state.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
 const POLL_MS = 5_000;
 /** Entries per replay answer; a longer replay is paged (`more`). */
 export const REPLAY_LIMIT = 5000;
 
-export class DashboardObject extends DurableObject<Env> {
+export class DashboardObject extends DurableObject<Env> implements DashboardRpc {
   private readonly config: Config;
   private readonly def: DashboardDef;
   private readonly log: EventLog;
-  private state: PersistedState = NEW_STATE();
-  /** Last id assigned; ids of events still in the outbox are above `lastCommitted`. */
-  private lastAssigned: EventId | null = null;
+  private readonly state: PersistedState;
+  private readonly seq: Sequencer;
   private lastCommitted: EventId | null = null;
   private lastCommitAt = 0;
 
@@ -79,18 +80,20 @@ export class DashboardObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const { sql } = ctx.storage;
     this.config = readConfig(env);
     this.def = dashboardDef(this.config, ctx.id.name);
+    this.state = loadState(sql);
+    this.seq = new Sequencer(this.def, this.state);
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    this.counters = new CounterStore(ctx.storage.sql);
-    this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql: ctx.storage.sql });
+    this.counters = new CounterStore(sql);
+    this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql });
     const retention = () => this.config.retentionSeconds;
     const rollups = new Rollups(ctx.storage, () => this.config.historyDays);
     this.appends = new AppendChain(
       this.log,
-      ctx.storage.sql,
+      sql,
       retention,
       (batch) => this.commit(batch),
       (now) => rollups.trim(now),
@@ -100,8 +103,6 @@ export class DashboardObject extends DurableObject<Env> {
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
     ctx.blockConcurrencyWhile(async () => {
-      const [row] = ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'state'").toArray();
-      if (row) this.state = { ...this.state, ...(JSON.parse(row.value) as PersistedState) };
       let committed = parseEventId(this.state.committedId);
       try {
         const logged = parseEventId(await this.log.lastId());
@@ -113,7 +114,7 @@ export class DashboardObject extends DurableObject<Env> {
       }
       this.appends.restore(committed);
       const assigned = parseEventId(this.state.lastId);
-      this.lastAssigned = assigned && (!committed || compareEventIds(assigned, committed) > 0) ? assigned : committed;
+      this.seq.lastAssigned = assigned && (!committed || compareEventIds(assigned, committed) > 0) ? assigned : committed;
       this.lastCommitted = this.history.window.coveredAfter = committed;
     });
   }
@@ -130,38 +131,21 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- publishing --------------------------------------------------------------------------
 
-  async publish(request: PublishRequest): Promise<PublishResult> {
-    const { source, seq } = request;
-    if (source !== undefined && seq !== undefined) {
-      const seen = this.state.lastSeq[source];
-      if (seen !== undefined && seq <= seen) return { ids: [], events: [], duplicate: true };
-      this.state.lastSeq[source] = seq;
-    }
-    const entries = this.sampleEntries(request.samples);
-    for (const line of request.logs ?? []) entries.push(this.newEntry(EVENT.log, line));
+  async publish({ samples, logs = [], source, seq }: PublishRequest): Promise<PublishResult> {
+    if (this.seq.duplicate(source, seq)) return { ids: [], events: [], duplicate: true };
+    const entries = this.seq.samples(samples);
+    for (const line of logs) entries.push(this.seq.entry(EVENT.log, line));
     return this.emit(entries);
   }
 
-  /** Each sample's metric-update, then the alerts it raised. */
-  private sampleEntries(samples: PublishRequest["samples"]): Entry[] {
-    const entries: Entry[] = [];
-    for (const sample of samples) {
-      const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState);
-      this.state.alertState = state;
-      entries.push(this.newEntry(EVENT.metric, sample));
-      for (const alert of alerts) entries.push(this.newEntry(EVENT.alert, alert));
-    }
-    return entries;
-  }
-
-  /** OTLP / line-protocol points (point-samples.ts): past the point rate nothing is published; one commit. */
+  /** OTLP / line-protocol points (ingest/point-samples.ts): past the point rate nothing is published; one commit. */
   async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
     const { samples, refused, counters } = assemble(this.def, batches, (key) => this.counters.get(key));
     if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
     this.counters.save(counters);
-    const result = samples.length > 0 ? await this.emit(this.sampleEntries(samples)) : { ids: [], events: [] };
+    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples)) : { ids: [], events: [] };
     return { ...result, refused, published: true };
   }
 
@@ -169,7 +153,7 @@ export class DashboardObject extends DurableObject<Env> {
   async publishLogs({ lines }: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }> {
     const allowed = this.logBucket.take(lines.length);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    return this.emit(lines.map((line) => this.newEntry(EVENT.log, line)));
+    return this.emit(lines.map((line) => this.seq.entry(EVENT.log, line)));
   }
 
   /** One run of a health check (from the cron Worker): its `health` event, and an alert when its status changes. */
@@ -179,8 +163,8 @@ export class DashboardObject extends DurableObject<Env> {
     const applied = applyRun(def, this.state.checks[name] ?? NEW_CHECK, run);
     if (!applied) return { ids: [], events: [], duplicate: true };
     this.state.checks[name] = applied.record;
-    const entries = [this.newEntry(EVENT.health, applied.health)];
-    if (applied.alert) entries.push(this.newEntry(EVENT.alert, applied.alert));
+    const entries = [this.seq.entry(EVENT.health, applied.health)];
+    if (applied.alert) entries.push(this.seq.entry(EVENT.alert, applied.alert));
     return this.emit(entries);
   }
 
@@ -192,20 +176,10 @@ export class DashboardObject extends DurableObject<Env> {
   /** Records and appends new entries; durable before it answers: a publish that returned ids is never lost. */
   private async emit(entries: Entry[]): Promise<PublishResult> {
     this.state.published += entries.length;
-    this.state.lastId = formatEventId(this.lastAssigned!);
-    this.saveState();
+    this.state.lastId = formatEventId(this.seq.lastAssigned!);
+    saveState(this.ctx.storage.sql, this.state);
     await this.appends.accept(entries);
     return { ids: entries.map((e) => e.id), events: entries.map(({ id, event }) => ({ id, event })) };
-  }
-
-  private newEntry(event: EventName, payload: object): Entry {
-    const key = nextEventId(this.lastAssigned, Date.now());
-    this.lastAssigned = key;
-    return { id: formatEventId(key), key, event, data: JSON.stringify(payload), payload: payload as Record<string, unknown> };
-  }
-
-  private saveState(): void {
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)", JSON.stringify(this.state));
   }
 
   /** Events are in the log: remember them in the window and send them to every live stream and relay. */
@@ -218,7 +192,7 @@ export class DashboardObject extends DurableObject<Env> {
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
     this.state.committedId = formatEventId(this.lastCommitted);
-    this.saveState();
+    saveState(this.ctx.storage.sql, this.state);
   }
 
   /** Picks up events another writer appended to the log (only while someone is watching). */
@@ -231,12 +205,24 @@ export class DashboardObject extends DurableObject<Env> {
         const entries = await this.history.readAfter(this.lastCommitted);
         this.appends.recover();
         if (entries.length === 0) return;
-        this.lastAssigned = entries[entries.length - 1]!.key;
+        this.seq.lastAssigned = entries[entries.length - 1]!.key;
         this.commit(entries);
       } catch (err) {
         this.appends.degrade(err);
       }
     });
+  }
+
+  /** Starts or stops the poller as viewers come and go (here or on relays). */
+  private watch(): void {
+    const watched = this.fanout.size > 0 || this.hub.size > 0;
+    if (watched && !this.poller) {
+      this.poller = setInterval(() => this.poll(), POLL_MS);
+    } else if (!watched && this.poller) {
+      // Nobody is watching: no timers, no reads.
+      clearInterval(this.poller);
+      this.poller = null;
+    }
   }
 
   // ---- history ------------------------------------------------------------------------------
@@ -247,16 +233,15 @@ export class DashboardObject extends DurableObject<Env> {
 
   // ---- streaming ---------------------------------------------------------------------------
 
-  override async fetch(request: Request): Promise<Response> {
+  async openStream(open: StreamOpen): Promise<Response> {
     const { maxStreamsPerDashboard: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    const metricNames = this.def.metrics.map((m) => m.name);
-    return this.fanout.open(request, { maxStreams, retryMs, heartbeatSeconds, metricNames }, (client, req) => this.catchUp(client, req));
+    return this.fanout.open(open, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
   }
 
   /** Writes history (or what a resuming client missed), then makes the client live. */
-  private async catchUp(client: StreamClient, { rawResume, historySeconds, openedAt }: StreamRequest): Promise<void> {
+  private async catchUp(client: StreamClient, { resumeId, historySeconds, openedAt }: StreamRequest): Promise<void> {
     const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
-    const part = await this.history.fromLog(rawResume, sinceMs, () => client.closed);
+    const part = await this.history.fromLog(resumeId, sinceMs, () => client.closed);
     if (!part || client.closed) return;
     // From memory, synchronously up to the moment the client turns live: no gap, no repeat.
     const out: Uint8Array[] = [];
@@ -296,18 +281,6 @@ export class DashboardObject extends DurableObject<Env> {
   async unsubscribe({ relay, session, delivered }: Omit<SubscribeRequest, "viewers">): Promise<void> {
     this.state.delivered += delivered;
     this.hub.unsubscribe(relay, session);
-  }
-
-  /** Starts or stops the poller as viewers come and go (here or on relays). */
-  private watch(): void {
-    const watched = this.fanout.size > 0 || this.hub.size > 0;
-    if (watched && !this.poller) {
-      this.poller = setInterval(() => this.poll(), POLL_MS);
-    } else if (!watched && this.poller) {
-      // Nobody is watching: no timers, no reads.
-      clearInterval(this.poller);
-      this.poller = null;
-    }
   }
 
   // ---- observability -----------------------------------------------------------------------

@@ -3,8 +3,7 @@
 // forgotten when it lags, fails or stops re-subscribing; and their viewer counts for stats.
 import { type EventId } from "../../contract/index.ts";
 import { idOrNull, toLogEntry, type Entry } from "../streams/fanout.ts";
-import type { RelayObject } from "../relay/relay.ts";
-import type { DeliverBatch, RelayReport, SubscribeRequest } from "../../core/rpc.ts";
+import { relayDashboard, relayName, type DeliverBatch, type RelayReport, type SubscribeRequest } from "../../core/rpc.ts";
 
 /** Pushes to one relay still unanswered; past this the relay is dropped (it heals when it re-subscribes). */
 const MAX_PUSHES_IN_FLIGHT = 64;
@@ -15,7 +14,7 @@ const RELAY_REPORT_TIMEOUT_MS = 2000;
 
 interface RelayLink {
   session: string;
-  stub: DurableObjectStub<RelayObject>;
+  stub: ReturnType<Env["RELAY"]["getByName"]>;
   viewers: number;
   seenAt: number;
   inFlight: number;
@@ -41,7 +40,7 @@ export class RelayHub {
   /** Registers (or refreshes) a relay with viewers. */
   subscribe({ relay, session, viewers }: SubscribeRequest): void {
     // An object reached through wrangler's dev registry (another local session) has no name to check against.
-    if (this.dashboard !== undefined && !relay.startsWith(`${this.dashboard}:`))
+    if (this.dashboard !== undefined && relayDashboard(relay) !== this.dashboard)
       throw new TypeError(`relay ${relay} does not belong to dashboard ${this.dashboard}`);
     let link = this.relays.get(relay);
     if (!link || link.session !== session) {
@@ -103,7 +102,7 @@ export class RelayHub {
     if (this.config.relaysPerDashboard === 0 || !name) return [];
     return Promise.all(
       Array.from({ length: this.config.relaysPerDashboard }, async (_, i): Promise<RelayReport> => {
-        const relay = `${name}:${i}`;
+        const relay = relayName(name, i);
         let timer: ReturnType<typeof setTimeout> | undefined;
         try {
           const report = await Promise.race([

@@ -1,15 +1,8 @@
 // The event log: the durable, ordered record of a dashboard's events that history and
 // Last-Event-ID resume are served from. The Durable Object is the only writer of its
 // dashboard's log and assigns the ids; implementations store and read them back.
-import type { EventLogHealth, EventName } from "../../contract/index.ts";
-
-export interface LogEntry {
-  /** `<ms>-<seq>`, strictly increasing (see contract). */
-  id: string;
-  event: EventName;
-  /** The JSON payload exactly as sent on the wire. */
-  data: string;
-}
+import type { EventLogHealth } from "../../contract/index.ts";
+import type { LogEntry } from "../../core/rpc.ts";
 
 export interface EventLog {
   readonly backend: EventLogHealth["backend"];

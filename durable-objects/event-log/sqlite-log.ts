@@ -1,7 +1,8 @@
 // The zero-config event log: entries kept in the dashboard Durable Object's own SQLite
 // storage, used when no Upstash credentials are configured.
 import { compareEventIds, formatEventId, parseEventId, type EventName } from "../../contract/index.ts";
-import type { EventLog, LogEntry } from "./event-log.ts";
+import type { LogEntry } from "../../core/rpc.ts";
+import type { EventLog } from "./event-log.ts";
 
 type Row = { ms: number; seq: number; event: string; data: string } & Record<string, SqlStorageValue>;
 

@@ -1,8 +1,6 @@
 // The production event log: one Upstash Redis Stream per dashboard, reached over Upstash's
-// REST API with @upstash/redis, configured as in production (base64 response encoding,
-// auto-pipelining), except that values come back as stored (no automatic JSON parsing) and
-// every request fails fast: the dashboard object retries, so a slow or dead Redis must never
-// stall it.
+// REST API through core/upstash.ts (every request has a hard deadline: the dashboard object
+// retries, so a slow or dead Redis must never stall it).
 //
 // Key layout (KEY_PREFIX = UPSTASH_KEY_PREFIX, default "rtd"):
 //   <prefix>:{<dashboard>}:events   STREAM  one entry per event: id = the SSE event id
@@ -18,21 +16,17 @@
 // the retention so that, normally, trim() has always got there first and the marker is exact.
 // (Redis does not record trimmed ids itself: XINFO STREAM's max-deleted-entry-id only moves on
 // XDEL, never on XTRIM or XADD trimming.)
-import { Redis } from "@upstash/redis/cloudflare";
 import { formatEventId, parseEventId, type EventName } from "../../contract/index.ts";
-import type { EventLog, LogEntry } from "./event-log.ts";
+import type { LogEntry } from "../../core/rpc.ts";
+import { UpstashClient, UpstashLogError, type UpstashClientConfig } from "../../core/upstash.ts";
+import type { EventLog } from "./event-log.ts";
 
-export interface UpstashLogConfig {
-  url: string;
-  token: string;
+export interface UpstashLogConfig extends UpstashClientConfig {
   /** First part of every key; defaults to "rtd". */
   keyPrefix?: string;
-  /** Per request, retries included. */
-  timeoutMs?: number;
 }
 
 export const DEFAULT_KEY_PREFIX = "rtd";
-export const DEFAULT_TIMEOUT_MS = 3_000;
 /** How far behind the retention the XADD backstop trims. */
 export const GRACE_MS = 10 * 60_000;
 /** Entries per pipeline request (keeps a large catch-up append well under request limits). */
@@ -48,29 +42,6 @@ export function trimmedKey(prefix: string, dashboard: string): string {
   return `${prefix}:{${dashboard}}:trimmed`;
 }
 
-/** A failed Upstash call, with a message that says what went wrong (never the payload). */
-export class UpstashLogError extends Error {
-  override name = "UpstashLogError";
-}
-
-/**
- * The @upstash/redis client as production uses it. `signal` is called once per HTTP request;
- * as a function (not a plain AbortSignal) an abort surfaces as an error: with a plain signal
- * the client turns an abort into a successful "Aborted" result.
- */
-export function createUpstashClient(config: UpstashLogConfig, signal: () => AbortSignal): Redis {
-  return new Redis({
-    url: config.url,
-    token: config.token,
-    // Payloads are JSON text that must come back byte for byte; the client would parse them.
-    automaticDeserialization: false,
-    // One quick retry for a dropped keep-alive connection; anything longer is the caller's job.
-    retry: { retries: 1, backoff: () => 50 },
-    signal,
-    enableTelemetry: false,
-  });
-}
-
 type RawEntry = [id: string, fields: string[]];
 
 export class UpstashEventLog implements EventLog {
@@ -81,11 +52,7 @@ export class UpstashEventLog implements EventLog {
   readonly key: string;
   readonly trimmedKey: string;
   private readonly retentionSeconds: number;
-  private readonly redis: Redis;
-  private readonly timeoutMs: number;
-  private readonly host: string;
-  /** Aborted (and replaced) when a call misses its deadline: in-flight requests stop too. */
-  private aborter = new AbortController();
+  private readonly client: UpstashClient;
 
   constructor(config: UpstashLogConfig, dashboard: string, retentionSeconds: number) {
     this.dashboard = dashboard;
@@ -93,11 +60,15 @@ export class UpstashEventLog implements EventLog {
     const prefix = config.keyPrefix ?? DEFAULT_KEY_PREFIX;
     this.key = streamKey(prefix, dashboard);
     this.trimmedKey = trimmedKey(prefix, dashboard);
-    this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.host = safeHost(config.url);
-    // Deadlines are our own cleared timers, not AbortSignal.timeout(): those keep a timer alive
-    // for the full timeout after every request, which holds the object in memory.
-    this.redis = createUpstashClient(config, () => this.aborter.signal);
+    this.client = new UpstashClient(config);
+  }
+
+  private get redis() {
+    return this.client.redis;
+  }
+
+  private call<T>(command: string, run: () => Promise<T>): Promise<T> {
+    return this.client.call(command, run);
   }
 
   async append(entries: LogEntry[]): Promise<void> {
@@ -177,11 +148,6 @@ export class UpstashEventLog implements EventLog {
     if (failed) throw new UpstashLogError(`Upstash: trim of ${this.key} failed: ${failed.error}`);
   }
 
-  /** Reachability, for health checks: one PING. */
-  async ping(): Promise<void> {
-    await this.call("PING", () => this.redis.ping());
-  }
-
   private async range(command: "XRANGE" | "XREVRANGE", start: string, end: string, count: number): Promise<LogEntry[]> {
     const raw = await this.call(command, () =>
       command === "XRANGE" ? this.redis.xrange(this.key, start, end, count) : this.redis.xrevrange(this.key, start, end, count),
@@ -189,58 +155,6 @@ export class UpstashEventLog implements EventLog {
     // With automaticDeserialization off the client hands back Redis's reply as is.
     return (raw as unknown as RawEntry[]).map(([id, fields]) => toEntry(id, fields));
   }
-
-  /** Runs one request with a hard deadline and turns every failure into a clear message. */
-  private async call<T>(command: string, run: () => Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new UpstashLogError(this.timeoutMessage(command));
-        // A stuck request is abandoned, not left holding a connection; whatever else is in
-        // flight on this client fails with it (the same endpoint is evidently not answering).
-        this.aborter.abort(error);
-        this.aborter = new AbortController();
-        reject(error);
-      }, this.timeoutMs);
-    });
-    try {
-      return await Promise.race([run(), deadline]);
-    } catch (err) {
-      throw this.describe(command, err);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private timeoutMessage(command: string): string {
-    return `Upstash: timeout after ${this.timeoutMs} ms (${command} to ${this.host})`;
-  }
-
-  private describe(command: string, err: unknown): UpstashLogError {
-    return describeUpstashError(err, { command, host: this.host, timeoutMs: this.timeoutMs });
-  }
-}
-
-function describeUpstashError(
-  err: unknown,
-  { command, host, timeoutMs }: { command: string; host: string; timeoutMs: number },
-): UpstashLogError {
-  if (err instanceof UpstashLogError) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (e.name === "TimeoutError" || e.name === "AbortError" || /\babort/i.test(e.message)) {
-    return new UpstashLogError(`Upstash: timeout after ${timeoutMs} ms (${command} to ${host})`, { cause: err });
-  }
-  if (e.name === "UpstashError") {
-    // "<redis or REST error>, command was: [...]": the command would carry payloads; drop it.
-    const message = e.message.replace(/, command was: [\s\S]*$/, "").replace(/^Command failed: /, "");
-    return new UpstashLogError(`Upstash: ${message}`, { cause: err });
-  }
-  if (e.name === "UpstashJSONParseError") {
-    return new UpstashLogError(`Upstash: unexpected response from ${host} (${e.message.slice(0, 160)})`, { cause: err });
-  }
-  // fetch() itself failed: DNS, refused connection, TLS, reset.
-  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
-  return new UpstashLogError(`Upstash: cannot reach ${host} (${e.message}${cause})`, { cause: err });
 }
 
 function toEntry(id: string, fields: string[]): LogEntry {
@@ -258,12 +172,4 @@ function checkedId(raw: string) {
   const id = parseEventId(raw);
   if (!id) throw new TypeError(`bad event id ${JSON.stringify(raw)}`);
   return id;
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "upstash";
-  }
 }

@@ -21,17 +21,11 @@ import {
   type SeriesColumns,
   type SeriesStep,
 } from "../../contract/index.ts";
-import type { EventLog, LogEntry } from "../event-log/event-log.ts";
+import { DAY_MS, HOUR_MS, MINUTE_BUCKETS_SLACK_MS, MINUTE_MS } from "../../core/history.ts";
+import type { LogEntry } from "../../core/rpc.ts";
+import type { EventLog } from "../event-log/event-log.ts";
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 const LOG_PAGE = 1000;
-/**
- * 1-minute buckets are kept this much past HISTORY_DAYS, so "the last HISTORY_DAYS days", asked
- * a little late or between two sweeps, is still answered whole from them.
- */
-export const MINUTE_BUCKETS_SLACK_MS = HOUR;
 
 /**
  * A stored tier: bucket width (`slot`), the span one row packs (`row`, at most 72 slots: 3,456
@@ -39,9 +33,9 @@ export const MINUTE_BUCKETS_SLACK_MS = HOUR;
  * whose buckets divide their step: 5- to 30-minute steps read 288 slots a day instead of 1,440.
  */
 const TIERS = [
-  { id: 1, slot: MINUTE, row: HOUR, keep: "history" },
-  { id: 5, slot: 5 * MINUTE, row: 6 * HOUR, keep: "history" },
-  { id: 60, slot: HOUR, row: DAY, keep: "max" },
+  { id: 1, slot: MINUTE_MS, row: HOUR_MS, keep: "history" },
+  { id: 5, slot: 5 * MINUTE_MS, row: 6 * HOUR_MS, keep: "history" },
+  { id: 60, slot: HOUR_MS, row: DAY_MS, keep: "max" },
 ] as const;
 type Tier = (typeof TIERS)[number];
 /** Per slot: min, max, sum, count (0 = empty slot), last, timestamp of last. */
@@ -180,7 +174,7 @@ export class Rollups {
 
   /** Drops rows whose buckets are all older than their tier's retention (run on the object's sweep). */
   trim(now: number): void {
-    const cutoff = { history: now - this.historyDays() * DAY - MINUTE_BUCKETS_SLACK_MS, max: now - SERIES_MAX_DAYS * DAY };
+    const cutoff = { history: now - this.historyDays() * DAY_MS - MINUTE_BUCKETS_SLACK_MS, max: now - SERIES_MAX_DAYS * DAY_MS };
     for (const { id, row, keep } of TIERS) this.sql.exec("DELETE FROM rollups WHERE tier = ? AND start < ?", id, cutoff[keep] - row);
   }
 

@@ -9,7 +9,7 @@
 // Delta: rate = v / (t − start) when the point has a start time; else against the previous
 // point's time; the first point without a start time is a baseline. A negative delta on a
 // monotonic sum is refused.
-import type { SeriesBatch } from "../../worker/ingest/mapping.ts";
+import type { SeriesBatch } from "../../core/ingest/batches.ts";
 
 export interface CounterState {
   /** Time (ms), value and start time (ms, 0 when absent) of the series' last point. */

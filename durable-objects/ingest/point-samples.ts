@@ -5,7 +5,8 @@
 // publishes the samples in one commit.
 import { METRICS, type DashboardDef, type MetricDef, type MetricUpdate, type SourceAggregate } from "../../contract/index.ts";
 import { checkValue, toUpdate } from "../../core/ingest/samples.ts";
-import { Refusals, type Refused, type SeriesBatch } from "../../worker/ingest/mapping.ts";
+import type { SeriesBatch } from "../../core/ingest/batches.ts";
+import { Refusals, type Refused } from "../../core/ingest/refusals.ts";
 import { counterRates, type CounterState } from "./counter-rates.ts";
 
 export interface Assembled {

@@ -14,12 +14,18 @@
 // is asked of the dashboard, which answers exactly as it would answer the viewer itself.
 import { DurableObject } from "cloudflare:workers";
 import { parseEventId, type EventId, type Gap } from "../../contract/index.ts";
-import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
-import type { DashboardObject } from "../dashboard/dashboard.ts";
-import { RELAY_NAME_HEADER, type DeliverBatch, type RelayReport, type ReplayRequest } from "../../core/rpc.ts";
+import { readConfig, type Config } from "../../core/config/index.ts";
+import {
+  relayDashboard,
+  type DeliverBatch,
+  type RelayReport,
+  type RelayRpc,
+  type RelayStreamOpen,
+  type ReplayRequest,
+} from "../../core/rpc.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince, RecentWindow } from "../streams/recent-window.ts";
-import { concatBytes } from "../streams/sse.ts";
+import { concatBytes } from "../../core/bytes.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
 
 /** Pushes held while the relay is not yet synced or heals a gap; older ones are dropped (the heal fetches them). */
@@ -36,10 +42,12 @@ interface Replayed {
   sinceMs: number;
 }
 
-export class RelayObject extends DurableObject<Env> {
+type DashboardStub = ReturnType<Env["DASHBOARD"]["getByName"]>;
+
+export class RelayObject extends DurableObject<Env> implements RelayRpc {
   private readonly config: Config;
   private readonly fanout: Fanout;
-  private dashboardStub: DurableObjectStub<DashboardObject> | null = null;
+  private dashboardStub: DashboardStub | null = null;
 
   /** Set while the relay has viewers: it is subscribed under this id. */
   private session: string | null = null;
@@ -59,7 +67,7 @@ export class RelayObject extends DurableObject<Env> {
   private subscribing = false;
   /** Deliveries not yet reported to the dashboard (its stats count them). */
   private unreported = 0;
-  /** The name the Worker gave with the first viewer, where the runtime gives none (RELAY_NAME_HEADER). */
+  /** The name the Worker gave with the first viewer, where the runtime gives none (RelayStreamOpen.relay). */
   private namedBy: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -76,32 +84,31 @@ export class RelayObject extends DurableObject<Env> {
   /** `<dashboard>:<i>` */
   private get name(): string {
     const name = this.ctx.id.name ?? this.namedBy;
-    if (!name || !/^[a-z0-9][a-z0-9-]{0,62}:\d+$/.test(name)) throw new TypeError(`relay objects are named <dashboard>:<i>, got ${name}`);
-    return name;
+    if (relayDashboard(name) === null) throw new TypeError(`relay objects are named <dashboard>:<i>, got ${name}`);
+    return name!;
   }
 
   private get dashboard(): string {
-    return this.name.slice(0, this.name.lastIndexOf(":"));
+    return relayDashboard(this.name)!;
   }
 
   // ---- viewers -----------------------------------------------------------------------------
 
-  override async fetch(request: Request): Promise<Response> {
-    this.namedBy ??= request.headers.get(RELAY_NAME_HEADER) ?? undefined;
+  async openStream(open: RelayStreamOpen): Promise<Response> {
+    this.namedBy ??= open.relay;
     void this.name; // refuse a misnamed object before it holds a stream
     const { streamsPerRelay: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    const metricNames = dashboardDef(this.config, this.dashboard).metrics.map((m) => m.name);
-    return this.fanout.open(request, { maxStreams, retryMs, heartbeatSeconds, metricNames }, (client, req) => this.catchUp(client, req));
+    return this.fanout.open(open, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
   }
 
   /** History or what a resume missed, then live: the same bytes the dashboard object would send. */
-  private async catchUp(client: StreamClient, { rawResume, historySeconds, openedAt }: StreamRequest): Promise<void> {
+  private async catchUp(client: StreamClient, { resumeId, historySeconds, openedAt }: StreamRequest): Promise<void> {
     // `history` counts back from when the viewer connected, not from when the relay got ready.
     const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
     await this.ready;
     if (client.closed) return;
     this.window.trim();
-    const after = parseEventId(rawResume);
+    const after = parseEventId(resumeId);
     if (this.synced && this.window.covers(after, sinceMs) && !isBefore(this.last, after)) {
       // The common case, from this relay's memory: no request to the dashboard object.
       const out: Uint8Array[] = [];
@@ -111,7 +118,7 @@ export class RelayObject extends DurableObject<Env> {
     }
     // An id older than the window, or one this relay has not seen (unknown, or not yet pushed
     // here): the dashboard answers as it would answer the viewer, gap notice included.
-    const r = await this.replayAll({ lastEventId: rawResume, sinceMs });
+    const r = await this.replayAll({ lastEventId: resumeId, sinceMs });
     this.sendThenJoin(client, r);
   }
 
@@ -142,7 +149,10 @@ export class RelayObject extends DurableObject<Env> {
       // The window moved past `cursor` meanwhile (a burst): fetch the difference first.
       this.replayAll({ lastEventId: idOrNull(cursor), sinceMs: 0 }).then(
         (r) => this.sendThenJoin(client, r),
-        (err: unknown) => (console.error("relay catch-up failed", err), client.fail("catch-up failed")),
+        (err: unknown) => {
+          console.error("relay catch-up failed", err);
+          client.fail("catch-up failed");
+        },
       );
       return;
     }
@@ -347,7 +357,7 @@ export class RelayObject extends DurableObject<Env> {
   }
 
   /** Calls the dashboard object; a broken stub (the object restarted) is replaced and the call tried once more. */
-  private async call<T>(fn: (dashboard: DurableObjectStub<DashboardObject>) => Promise<T>): Promise<T> {
+  private async call<T>(fn: (dashboard: DashboardStub) => Promise<T>): Promise<T> {
     try {
       return await fn((this.dashboardStub ??= this.env.DASHBOARD.getByName(this.dashboard)));
     } catch {

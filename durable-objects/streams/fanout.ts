@@ -6,9 +6,10 @@
 // The hot path: `broadcast()` encodes each event once per filter group and enqueues the same
 // bytes to every stream of the group, synchronously, without awaiting any client.
 import { EVENT, parseEventId, compareEventIds, formatEventId, type ApiError, type EventId, type Gap } from "../../contract/index.ts";
-import type { LogEntry } from "../event-log/event-log.ts";
-import { parseStreamFilter, wantsLog, type StreamFilter } from "../../core/stream-filter.ts";
-import { concatBytes, encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
+import type { LogEntry, StreamOpen } from "../../core/rpc.ts";
+import { wantsLog, type StreamFilter } from "../../core/stream-filter.ts";
+import { concatBytes } from "../../core/bytes.ts";
+import { encodeFrame, HEARTBEAT, retryFrame, SSE_HEADERS } from "./sse.ts";
 import { StreamClient } from "./stream-client.ts";
 
 /** Most events written to a stream as one chunk (≈ 10 KB of metric updates). */
@@ -58,7 +59,7 @@ export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array 
     if (frame) frames.set("log", frame);
   } else if (!filter) {
     frame = encodeFrame(entry);
-  } else if (!filter.metrics) {
+  } else if (!filter.names) {
     frame = frameFor(entry, null);
   } else {
     const payload = (entry.payload ??= JSON.parse(entry.data) as Record<string, unknown>);
@@ -74,7 +75,7 @@ export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array 
       narrowed.timestamp = payload.timestamp;
       frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
     } else if (entry.event === EVENT.alert && typeof payload.metric === "string") {
-      frame = filter.metrics.has(payload.metric) ? frameFor(entry, null) : null;
+      frame = filter.names.includes(payload.metric) ? frameFor(entry, null) : null;
     } else {
       frame = frameFor(entry, null); // health results and check alerts reach every viewer
     }
@@ -105,17 +106,11 @@ export interface StreamLimits {
   maxStreams: number;
   retryMs: number;
   heartbeatSeconds: number;
-  /** The dashboard's metric names, in definition order (what `?metrics=` may choose from). */
-  metricNames: readonly string[];
 }
 
-export interface StreamRequest {
-  filter: StreamFilter | null;
-  historySeconds: number;
-  /** When the stream was opened: `history` counts back from here. */
+/** A stream to catch up: what the Worker parsed, and when the stream was opened (`history` counts back from then). */
+export interface StreamRequest extends StreamOpen {
   openedAt: number;
-  /** Last-Event-ID header or ?lastEventId=, unparsed. */
-  rawResume: string | null;
 }
 
 export interface FanoutHooks {
@@ -145,7 +140,7 @@ export class Fanout {
    * behind it. `catchUp` writes history or what a resume missed and then calls `goLive()`;
    * if it throws, the stream is cut (the viewer resumes by id).
    */
-  open(request: Request, limits: StreamLimits, catchUp: (client: StreamClient, req: StreamRequest) => Promise<void>): Response {
+  open(open: StreamOpen, limits: StreamLimits, catchUp: (client: StreamClient, req: StreamRequest) => Promise<void>): Response {
     if (this.clients.size >= limits.maxStreams) {
       // Existing viewers are untouched; the browser retries after its own `retry` delay.
       const error: ApiError = {
@@ -154,20 +149,13 @@ export class Fanout {
       };
       return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
     }
-    const url = new URL(request.url);
-    const query = { metrics: url.searchParams.get("metrics"), logs: url.searchParams.get("logs") };
-    const filter = parseStreamFilter(query, limits.metricNames);
-    if (filter && "error" in filter) throw new TypeError(`the Worker validates filters before routing here: ${filter.error}`);
-    const historySeconds = Number(url.searchParams.get("history") ?? 60);
-    const rawResume = request.headers.get("Last-Event-ID") ?? url.searchParams.get("lastEventId");
-
     // Per-client jitter spreads the reconnect storm after a deploy evicts this object.
     const retry = limits.retryMs + Math.floor(Math.random() * limits.retryMs);
     // A stream that cannot take two heartbeats in a row is stuck: cut it, it can resume by id.
     const stuckAfterMs = 2 * limits.heartbeatSeconds * 1000;
-    const client = new StreamClient(filter, retryFrame(retry), stuckAfterMs, (c) => this.remove(c));
+    const client = new StreamClient(open.filter, retryFrame(retry), stuckAfterMs, (c) => this.remove(c));
     this.add(client, limits.heartbeatSeconds);
-    catchUp(client, { filter, historySeconds, openedAt: Date.now(), rawResume }).catch((err) => {
+    catchUp(client, { ...open, openedAt: Date.now() }).catch((err) => {
       console.error("stream catch-up failed", err);
       client.fail("catch-up failed");
     });

@@ -41,19 +41,6 @@ export function retryFrame(ms: number): Uint8Array {
 /** A comment line: ignored by EventSource, keeps proxies (Cloudflare: 100 s idle) from closing. */
 export const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
-export function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export const SSE_HEADERS: Record<string, string> = {
   "Content-Type": "text/event-stream; charset=utf-8",
   // no-transform: Cloudflare and wrangler dev must not compress or buffer the stream.

@@ -62,5 +62,7 @@ export async function openOnRelay(
   query = "history=0",
   headers: Record<string, string> = {},
 ): Promise<OpenStream> {
-  return streamOf(await relay(dashboard, i).fetch(`https://relay/stream?${query}`, { headers }), `relay ${dashboard}:${i}`);
+  const historySeconds = Number(new URLSearchParams(query).get("history") ?? 60);
+  const open = { filter: null, historySeconds, resumeId: headers["Last-Event-ID"] ?? null, relay: `${dashboard}:${i}` };
+  return streamOf(await relay(dashboard, i).openStream(open), `relay ${dashboard}:${i}`);
 }

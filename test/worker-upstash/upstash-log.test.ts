@@ -4,7 +4,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { Health } from "../../contract/index.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
-import type { LogEntry } from "../../durable-objects/event-log/event-log.ts";
+import type { LogEntry } from "../../core/rpc.ts";
 import { GRACE_MS, UpstashEventLog, type UpstashLogConfig } from "../../durable-objects/event-log/upstash-log.ts";
 import { readConfig } from "../../core/config/index.ts";
 import { eventLogHealth } from "../../worker/health.ts";

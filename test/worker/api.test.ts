@@ -125,7 +125,7 @@ describe("history", () => {
     const { before, response } = await runInDurableObject(stub("t33"), async (obj: DashboardObject) => {
       const published = await obj.publish({ samples: [sample()] });
       await (obj as unknown as { chain: Promise<void> }).chain; // committed, with a remote log too
-      const res = await obj.fetch(new Request("https://dash.test/api/dashboards/t33/events?history=0"));
+      const res = await obj.openStream({ filter: null, historySeconds: 0, resumeId: null });
       return { before: published.ids, response: res };
     });
     const stream = await streamOf(response);

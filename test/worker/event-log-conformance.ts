@@ -1,7 +1,8 @@
 // The behaviour every EventLog implementation must have. Run against the SQLite log here and
 // against the Upstash log (real Redis behind the Upstash protocol) in its own suite.
 import { expect, it } from "vitest";
-import type { EventLog, LogEntry } from "../../durable-objects/event-log/event-log.ts";
+import type { LogEntry } from "../../core/rpc.ts";
+import type { EventLog } from "../../durable-objects/event-log/event-log.ts";
 
 export function eventLogConformance(make: () => Promise<EventLog>): void {
   const entry = (id: string, n = 0): LogEntry => ({ id, event: "metric-update", data: JSON.stringify({ n, text: "é\r\n🔥" }) });

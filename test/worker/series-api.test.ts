@@ -5,7 +5,7 @@ import { runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SERIES_STEPS, type ApiError, type SeriesAnswer } from "../../contract/index.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
-import { chooseStep, LONG_MAX_AGE, MAX_POINTS, MIN_POINTS, parseTime, pointsFor, SHORT_MAX_AGE } from "../../worker/routes/series.ts";
+import { chooseStep, LONG_MAX_AGE, MAX_POINTS, MIN_POINTS, parseTime, pointsFor, SHORT_MAX_AGE } from "../../worker/routes/series-query.ts";
 import { committed, stub } from "./helpers.ts";
 
 const MIN = 60_000;

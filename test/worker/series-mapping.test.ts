@@ -4,7 +4,8 @@ import { defineMetrics, type DashboardDef } from "../../contract/index.ts";
 import { counterRates } from "../../durable-objects/ingest/counter-rates.ts";
 import { assemble } from "../../durable-objects/ingest/point-samples.ts";
 import type { Point } from "../../worker/protocols/points.ts";
-import { mapPoints, seriesKey, type SeriesBatch } from "../../worker/ingest/mapping.ts";
+import type { SeriesBatch } from "../../core/ingest/batches.ts";
+import { mapPoints, seriesKey } from "../../worker/ingest/mapping.ts";
 
 const now = Date.parse("2026-11-30T12:00:00Z");
 const dash = (metrics: unknown[]): DashboardDef => ({

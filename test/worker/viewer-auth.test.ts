@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ApiError, ClientConfig, Ticket } from "../../contract/index.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
 import { app } from "../../worker/app.ts";
-import { checkTicket, constantTimeEqual, issueTicket } from "../../worker/middleware/auth.ts";
+import { constantTimeEqual } from "../../worker/middleware/auth.ts";
+import { checkTicket, issueTicket } from "../../worker/tickets.ts";
 import type { Config } from "../../core/config/index.ts";
 import { openStream, publishMany, stub } from "./helpers.ts";
 

@@ -15,58 +15,9 @@
 //   Non-monotonic sums are shown as they are, like gauges. A sum without temporality is rejected.
 import type { DashboardDef, MetricDef } from "../../contract/index.ts";
 import { checkTime } from "../../core/ingest/samples.ts";
+import { Refusals, MAX_REASONS, type Refused } from "../../core/ingest/refusals.ts";
+import type { SeriesBatch, SeriesKind } from "../../core/ingest/batches.ts";
 import type { Attributes, Point } from "../protocols/points.ts";
-
-export type SeriesKind = "gauge" | "cumulative" | "delta";
-
-/** The points of one series that feed one metric, in parallel arrays (cheap to send over RPC). */
-export interface SeriesBatch {
-  metric: string;
-  /** Identity of the series (name + sorted attributes); counter state is kept under it. */
-  key: string;
-  kind: SeriesKind;
-  timeMs: number[];
-  value: number[];
-  /** OTLP start time (ms), NaN when absent. */
-  startMs: number[];
-  /** Where each point came from, for error messages (line-protocol line number; -1 for OTLP). */
-  ref: number[];
-}
-
-/** Rejected points: how many, up to MAX_REASONS distinct reasons, and the first one with its ref. */
-export interface Refused {
-  count: number;
-  reasons: string[];
-  first?: { ref: number; reason: string };
-}
-
-export const MAX_REASONS = 20;
-
-export class Refusals {
-  count = 0;
-  private readonly reasons = new Set<string>();
-  first: Refused["first"];
-  add(reason: string, n = 1, ref = -1): void {
-    this.count += n;
-    this.note(reason, ref);
-  }
-  /** A reason without counting (the caller counts). */
-  note(reason: string, ref = -1): void {
-    this.first ??= { ref, reason };
-    if (this.reasons.size < MAX_REASONS) this.reasons.add(reason);
-  }
-  merge(other: Refused): void {
-    if (other.count === 0) return;
-    this.count += other.count;
-    this.first ??= other.first;
-    for (const r of other.reasons) if (this.reasons.size < MAX_REASONS) this.reasons.add(r);
-  }
-  result(): Refused {
-    const out: Refused = { count: this.count, reasons: [...this.reasons] };
-    if (this.first) out.first = this.first;
-    return out;
-  }
-}
 
 export interface Mapped {
   batches: SeriesBatch[];

@@ -1,5 +1,6 @@
 // Reads a request body into bytes with a hard size limit, gunzipping it first when the sender
 // says Content-Encoding: gzip (OTLP exporters, Telegraf and the InfluxDB clients all may).
+import { concatBytes } from "../../core/bytes.ts";
 import { ProtocolError, TooLarge } from "./points.ts";
 
 /**
@@ -99,12 +100,5 @@ async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number, gzi
     }
     chunks.push(r.value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }

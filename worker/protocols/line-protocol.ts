@@ -8,7 +8,9 @@
 // Each numeric field becomes a gauge named `<measurement>_<field>` (Grafana Cloud's convention)
 // with the tags as attributes; booleans become 1/0; string fields are rejected, not errors.
 // Any syntax error rejects the whole body: ProtocolError "at line L:C: <what is wrong>".
-import { ProtocolError, Rejections, setOwn, type Attributes, type AttributeValue, type Point, type PointsResult } from "./points.ts";
+import type { AttributeValue } from "../../contract/index.ts";
+import { Refusals } from "../../core/ingest/refusals.ts";
+import { ProtocolError, setOwn, type Attributes, type Point, type PointsResult } from "./points.ts";
 
 export type Precision = "ns" | "us" | "ms" | "s";
 export const PRECISIONS: readonly Precision[] = ["ns", "us", "ms", "s"];
@@ -46,7 +48,7 @@ export function parseLineProtocol(body: string | Uint8Array, precision: Precisio
   const points: Point[] = [];
   /** Per point: the line it is on (1-based), for error messages about it. */
   const lines: number[] = [];
-  const rejected = new Rejections();
+  const rejected = new Refusals();
   const n = s.length;
   let i = 0;
   let line = 1;

@@ -14,20 +14,9 @@ import {
 } from "./gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb.ts";
 import type { NumberDataPoint } from "./gen/opentelemetry/proto/metrics/v1/metrics_pb.ts";
-import {
-  ProtocolError,
-  Rejections,
-  setOwn,
-  type Attributes,
-  type AttributeValue,
-  type LogLevel,
-  type LogRecord,
-  type LogsResult,
-  type Point,
-  type PointsResult,
-} from "./points.ts";
-
-export { readBody } from "./body.ts";
+import type { AttributeValue, LogLevel } from "../../contract/index.ts";
+import { Refusals } from "../../core/ingest/refusals.ts";
+import { ProtocolError, setOwn, type Attributes, type LogRecord, type LogsResult, type Point, type PointsResult } from "./points.ts";
 
 export type OtlpEncoding = "protobuf" | "json";
 
@@ -48,7 +37,7 @@ export function otlpEncoding(contentType: string | null | undefined): OtlpEncodi
 export function decodeOtlpMetrics(body: Uint8Array | string, encoding: OtlpEncoding): PointsResult {
   const request = decode(ExportMetricsServiceRequestSchema, body, encoding, []);
   const points: Point[] = [];
-  const rejected = new Rejections();
+  const rejected = new Refusals();
   for (const rm of request.resourceMetrics) {
     const resourceAttrs = attributes(rm.resource?.attributes, {});
     for (const sm of rm.scopeMetrics) {

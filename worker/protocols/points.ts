@@ -2,7 +2,9 @@
 // no dashboard semantics: the ingest route maps them onto its own metric model, stamps records
 // without a time with "now" and decides which times are too old or too far ahead.
 
-export type AttributeValue = string | number | boolean;
+import type { AttributeValue, LogLevel } from "../../contract/index.ts";
+import type { Refused } from "../../core/ingest/refusals.ts";
+
 export type Attributes = Record<string, AttributeValue>;
 
 /** One number at one time: an OTLP gauge/sum data point or one numeric line-protocol field. */
@@ -27,19 +29,10 @@ export interface Point {
   unit?: string;
 }
 
-/** What a decoder skipped without failing the request (OTLP partial success: rejected_data_points). */
-export interface Rejected {
-  count: number;
-  /** Distinct reasons, at most MAX_REASONS of them, e.g. `histogram "http.server.duration"`. */
-  reasons: string[];
-}
-
 export interface PointsResult {
   points: Point[];
-  rejected: Rejected;
+  rejected: Refused;
 }
-
-export type LogLevel = "debug" | "info" | "warn" | "error" | "fatal";
 
 export interface LogRecord {
   /** Milliseconds since the epoch; undefined when neither time nor observed time was given. */
@@ -52,22 +45,7 @@ export interface LogRecord {
 
 export interface LogsResult {
   logs: LogRecord[];
-  rejected: Rejected;
-}
-
-export const MAX_REASONS = 20;
-
-/** Collects rejected records: counts all of them, keeps a bounded list of distinct reasons. */
-export class Rejections {
-  count = 0;
-  private readonly reasons = new Set<string>();
-  add(reason: string, n = 1): void {
-    this.count += n;
-    if (this.reasons.size < MAX_REASONS) this.reasons.add(reason);
-  }
-  result(): Rejected {
-    return { count: this.count, reasons: [...this.reasons] };
-  }
+  rejected: Refused;
 }
 
 /** obj[key] = value, where a key "__proto__" (senders choose keys) is an own property too. */

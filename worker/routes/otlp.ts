@@ -5,17 +5,21 @@
 // (partialSuccess naming what was rejected); errors carry a google.rpc.Status in the request's
 // encoding (JSON for an unknown Content-Type): 400 undecodable, 413 too large, 415 unsupported
 // type or encoding, 429 with Retry-After over the dashboard's rate. 401 is ingestAuth's JSON.
-import type { Context, Hono } from "hono";
-import { LOG_LIMITS, type LogLine } from "../../contract/index.ts";
-import type { AppEnv } from "../app.ts";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { Hono, type Context } from "hono";
+import { LOG_LIMITS, type AttributeValue, type LogLine } from "../../contract/index.ts";
+import type { AppEnv } from "../env.ts";
+import { retryAfterSeconds } from "../errors.ts";
+import { ingestAuth } from "../middleware/auth.ts";
 import { readConfig } from "../../core/config/index.ts";
 import { checkTime } from "../../core/ingest/samples.ts";
 import { checkMessage, toLogLine } from "../../core/ingest/logs.ts";
-import { decodeOtlpLogs, decodeOtlpMetrics, otlpEncoding, otlpResponse, readBody, type OtlpEncoding } from "../protocols/otlp.ts";
-import { ProtocolError, setOwn, type AttributeValue, type LogRecord } from "../protocols/points.ts";
-import { mapPoints, MAX_REASONS } from "../ingest/mapping.ts";
+import { readBody } from "../protocols/body.ts";
+import { decodeOtlpLogs, decodeOtlpMetrics, otlpEncoding, otlpResponse, type OtlpEncoding } from "../protocols/otlp.ts";
+import { ProtocolError, setOwn, type LogRecord } from "../protocols/points.ts";
+import { MAX_REASONS } from "../../core/ingest/refusals.ts";
+import { mapPoints } from "../ingest/mapping.ts";
 import { dashboardStub } from "../stubs.ts";
-import { ingestAuth } from "./ingest.ts";
 
 /** google.rpc.Code values for the statuses this route answers with. */
 const GRPC = { 400: 3, 413: 3, 415: 3, 429: 8 } as const;
@@ -33,20 +37,9 @@ function statusResponse(
   return new Response(body, { status, headers: { "Content-Type": CONTENT_TYPE[encoding], ...headers } });
 }
 
+/** google.rpc.Status in protobuf: field 1 `code`, field 2 `message` (no details). */
 function encodeStatus(code: number, message: string): Uint8Array {
-  const text = new TextEncoder().encode(message);
-  const len: number[] = [];
-  for (let n = text.length; ; n >>>= 7) {
-    if (n < 0x80) {
-      len.push(n);
-      break;
-    }
-    len.push((n & 0x7f) | 0x80);
-  }
-  const out = new Uint8Array(2 + 1 + len.length + text.length);
-  out.set([0x08, code, 0x12, ...len]);
-  out.set(text, 3 + len.length);
-  return out;
+  return new BinaryWriter().tag(1, WireType.Varint).int32(code).tag(2, WireType.LengthDelimited).string(message).finish();
 }
 
 function success(signal: "metrics" | "logs", encoding: OtlpEncoding, count: number, reasons: string[]): Response {
@@ -74,7 +67,7 @@ function protocolError(e: unknown, encoding: OtlpEncoding): Response {
 }
 
 function rateLimited(encoding: OtlpEncoding, retryAfterMs: number, what: string): Response {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const seconds = retryAfterSeconds(retryAfterMs);
   return statusResponse(
     429,
     encoding,
@@ -83,8 +76,9 @@ function rateLimited(encoding: OtlpEncoding, retryAfterMs: number, what: string)
   );
 }
 
-export function registerOtlpRoutes(app: Hono<AppEnv>): void {
-  app.post("/api/dashboards/:id/otlp/v1/metrics", ingestAuth, async (c) => {
+/** Mounted at /api/dashboards/:id/otlp. */
+export const otlp = new Hono<AppEnv>()
+  .post("/v1/metrics", ingestAuth, async (c) => {
     const input = await read(c);
     if (input instanceof Response) return input;
     const { encoding, body } = input;
@@ -119,10 +113,9 @@ export function registerOtlpRoutes(app: Hono<AppEnv>): void {
     if (unmatched.count > 0)
       reasons.unshift(`${unmatched.count} points matched no metric of dashboard "${dashboard.id}": ${unmatched.names.join(", ")}`);
     return success("metrics", encoding, decoded.rejected.count + refused.count + unmatched.count, reasons);
-  });
-
+  })
   /** Log records become `log` lines through the log rules and rate of JSON log ingest. */
-  app.post("/api/dashboards/:id/otlp/v1/logs", ingestAuth, async (c) => {
+  .post("/v1/logs", ingestAuth, async (c) => {
     const input = await read(c);
     if (input instanceof Response) return input;
     const { encoding, body } = input;
@@ -157,7 +150,6 @@ export function registerOtlpRoutes(app: Hono<AppEnv>): void {
     }
     return success("logs", encoding, rejected, [...reasons]);
   });
-}
 
 /**
  * An OTLP log record as a `log` line, or why it is rejected (no body, too long, out of the ingest

@@ -1,12 +1,16 @@
 // Optional secrets, which `wrangler types` cannot know about (they live outside wrangler.toml).
 // Everything else on Env is generated into worker-configuration.d.ts by `npm run types`.
+// core/config/ reads and checks them all.
 interface Env {
+  /** Bearer token of the ingest routes; unset = ingest off. */
   INGEST_TOKEN?: string;
+  /** Signs viewer tickets; with VIEWER_TOKEN, turns viewer auth on. */
   VIEWER_SECRET?: string;
+  /** What viewers present to get tickets. */
   VIEWER_TOKEN?: string;
-  /** Optional lifetime of viewer tickets in seconds (default 60); see worker/config.ts. */
+  /** With _TOKEN: the events go to Upstash Redis Streams. */
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
-  /** Optional first part of every Redis key (default "rtd"); see worker/config.ts. */
+  /** Optional first part of every Redis key (default "rtd"). */
   UPSTASH_KEY_PREFIX?: string;
 }

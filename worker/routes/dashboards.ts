@@ -1,0 +1,16 @@
+// The dashboards and what the page reads about each (mounted at /api/dashboards; findDashboard
+// has checked :id and put its definition on the context).
+import { Hono } from "hono";
+import type { CheckState, Dashboard, DashboardDef } from "../../contract/index.ts";
+import { readConfig } from "../../core/config/index.ts";
+import type { AppEnv } from "../env.ts";
+import { viewerOnly } from "../middleware/auth.ts";
+import { dashboardStub } from "../stubs.ts";
+
+export const dashboards = new Hono<AppEnv>()
+  .get("/", (c) => c.json<Dashboard[]>(readConfig(c.env).dashboards.map(({ id, name }) => ({ id, name }))))
+  /** The dashboard with its metric definitions: what the client builds its layout from. */
+  .get("/:id", (c) => c.json<DashboardDef>(c.var.dashboard))
+  .get("/:id/stats", viewerOnly, async (c) => c.json(await dashboardStub(c.env, c.var.dashboard.id).stats()))
+  /** The dashboard's health checks and each one's last state (null before its first run). */
+  .get("/:id/checks", viewerOnly, async (c) => c.json<CheckState[]>(await dashboardStub(c.env, c.var.dashboard.id).checks()));

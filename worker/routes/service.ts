@@ -1,0 +1,17 @@
+// What the service says about itself (mounted at /api): its health, and what a client must know
+// before it connects.
+import { Hono } from "hono";
+import type { ClientConfig, Health } from "../../contract/index.ts";
+import { readConfig } from "../../core/config/index.ts";
+import type { AppEnv } from "../env.ts";
+import { eventLogHealth } from "../health.ts";
+
+export const service = new Hono<AppEnv>()
+  .get("/health", async (c) => {
+    const eventLog = await eventLogHealth(readConfig(c.env));
+    return c.json<Health>({ status: eventLog.status, eventLog }, eventLog.status === "ok" ? 200 : 503);
+  })
+  .get("/config", (c) => {
+    const config = readConfig(c.env);
+    return c.json<ClientConfig>({ viewerAuth: config.viewer ? "ticket" : "none", ticketTtlSeconds: config.ticketTtlSeconds });
+  });
