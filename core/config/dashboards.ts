@@ -1,0 +1,60 @@
+// DASHBOARDS: the dashboards that exist, what each measures (contract/metrics.ts checks the
+// metric definitions) and which health checks it runs (core/checks.ts).
+import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, type DashboardDef } from "../../contract/index.ts";
+import { defineChecks } from "../checks.ts";
+import { ConfigError, safeJson } from "./values.ts";
+
+const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks"]);
+
+export function parseDashboards(raw: unknown): DashboardDef[] {
+  const list = typeof raw === "string" ? safeJson(raw) : raw;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError("DASHBOARDS must be a non-empty list of { id, name, simulate?, metrics? }");
+  }
+  const seen = new Set<string>();
+  return list.map((d: unknown) => {
+    const entry = (typeof d === "object" && d !== null ? d : {}) as Record<string, unknown>;
+    const { id, name, simulate, metrics, checks } = entry;
+    if (typeof id !== "string" || !DASHBOARD_ID_RE.test(id)) {
+      throw new ConfigError(`DASHBOARDS: id ${JSON.stringify(id)} must match ${DASHBOARD_ID_RE}`);
+    }
+    if (seen.has(id)) throw new ConfigError(`DASHBOARDS: id "${id}" is listed twice`);
+    seen.add(id);
+    for (const key of Object.keys(entry)) {
+      if (!DASHBOARD_KEYS.has(key))
+        throw new ConfigError(`DASHBOARDS: dashboard "${id}": unknown key "${key}" (known: ${[...DASHBOARD_KEYS].join(", ")})`);
+    }
+    if (simulate !== undefined && typeof simulate !== "boolean") {
+      throw new ConfigError(`DASHBOARDS: dashboard "${id}": simulate must be true or false`);
+    }
+    let defs: DashboardDef["metrics"];
+    let checkDefs: DashboardDef["checks"];
+    try {
+      defs = metrics === undefined ? DEFAULT_METRICS.map((m) => ({ ...m })) : defineMetrics(id, metrics);
+      checkDefs = defineChecks(id, checks);
+    } catch (err) {
+      throw err instanceof Error ? new ConfigError(err.message) : err;
+    }
+    return {
+      id,
+      name: typeof name === "string" && name ? name : id,
+      simulate: simulate ?? true,
+      seed: metrics === undefined,
+      metrics: defs,
+      checks: checkDefs,
+    };
+  });
+}
+
+export function dashboardDef(config: { dashboards: readonly DashboardDef[] }, id: string | undefined): DashboardDef {
+  return (
+    config.dashboards.find((d) => d.id === id) ?? {
+      id: id ?? "",
+      name: id ?? "",
+      simulate: false,
+      seed: true,
+      metrics: DEFAULT_METRICS.map((m) => ({ ...m })),
+      checks: [],
+    }
+  );
+}
