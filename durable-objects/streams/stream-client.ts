@@ -92,30 +92,24 @@ export class StreamClient {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unpark();
-    this.pending = [];
-    this.pendingBytes = 0;
-    try {
-      this.controller.close();
-    } catch {
-      // already closed or errored by the runtime
-    }
-    this.onClose(this);
+    this.end((controller) => controller.close());
   }
 
   /** Ends the stream abruptly, discarding what is queued (a graceful close would wait for it). */
   fail(reason: string): void {
+    this.end((controller) => controller.error(new Error(reason)));
+  }
+
+  private end(how: (controller: ReadableStreamDefaultController<Uint8Array>) => void): void {
     if (this.closed) return;
     this.closed = true;
     this.unpark();
     this.pending = [];
     this.pendingBytes = 0;
     try {
-      this.controller.error(new Error(reason));
+      how(this.controller);
     } catch {
-      // already closed
+      // already closed or errored by the runtime
     }
     this.onClose(this);
   }
