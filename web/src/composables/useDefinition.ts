@@ -4,6 +4,10 @@
 import { getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
 import type { DashboardDef } from "../../../contract/index.ts";
 import { fetchDashboardDef } from "../lib/api.ts";
+import { backoffDelay, retryPolicy } from "../lib/event-stream.ts";
+
+/** 2, 4, 8, 16 s, then every 30 s, without jitter (as it always was). */
+const RETRY = retryPolicy({ baseMs: 2000, jitter: 0 });
 
 export type DefinitionStatus = "idle" | "loading" | "ready" | "not-found" | "unreachable";
 
@@ -35,7 +39,7 @@ export function useDefinition(dashboard: Ref<string | null>) {
       if (mine !== request) return;
       failures++;
       status.value = "unreachable";
-      timer = setTimeout(load, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)));
+      timer = setTimeout(load, backoffDelay(failures, RETRY));
     }
   }
 
