@@ -21,7 +21,7 @@ import {
   type EventMap,
   type EventSourceConstructor,
   type EventSourceLike,
-  type EventStream,
+  type UseEventStreamReturn,
   type PageLifecycleEvent,
   type PageLifecycleTarget,
   type StreamMessage,
@@ -36,7 +36,7 @@ const CLOSED = 2;
 export function useEventStream<E extends EventMap>(
   url: MaybeRefOrGetter<string | null | undefined>,
   options: UseEventStreamOptions<E> = {},
-): EventStream {
+): UseEventStreamReturn {
   const {
     on = {} as EventHandlers<E>,
     parse = (data: string) => JSON.parse(data) as unknown,

@@ -105,7 +105,7 @@ export interface UseEventStreamOptions<E extends EventMap> {
   window?: PageLifecycleTarget | null;
 }
 
-export interface EventStream {
+export interface UseEventStreamReturn {
   status: Readonly<Ref<StreamStatus>>;
   /** Id of the last event received on any connection of this stream. */
   lastEventId: Readonly<Ref<string | null>>;
