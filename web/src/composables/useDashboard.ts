@@ -1,10 +1,10 @@
-// One dashboard's live state: its definition (useDefinition), the SSE stream (through
-// useEventStream), what its events make of the page (useLiveValues: the rolling series, each
-// metric's latest value and level, the alert feed), and a single view state for the header and
-// the banners. The stream opens only once the definition is in, so `?metrics=` is checked against
-// it and the view is built before the history arrives. When the Worker wants viewer tickets,
-// every connection the stream opens itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs and
-// useHealth; check alerts join the metric alerts in the one feed.
+// One dashboard's live state: its definition (useDefinition), the SSE stream (useEventStream),
+// what its events make of the page (useLiveValues: the rolling series, each metric's latest value
+// and level, the alert feed), and a single view state for the header and the banners. The stream
+// opens only once the definition is in, so `?metrics=` is checked against it and the view is built
+// before the history arrives. When the Worker wants viewer tickets, every connection the stream
+// opens itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs
+// and useHealth; check alerts join the metric alerts in the one feed.
 import {
   computed,
   getCurrentScope,
@@ -24,50 +24,28 @@ import {
   parseEventId,
   STREAM_QUERY,
   type Alert,
-  type CheckAlert,
   type Dashboard,
   type DashboardDef,
   type EventId,
   type Gap,
-  type HealthEvent,
-  type LogDropped,
-  type LogLine,
   type MetricDef,
-  type MetricUpdate,
 } from "../../../contract/index.ts";
 import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
 import { selectMetrics } from "../lib/metrics.ts";
+import type { DashboardDebug, StreamEvents, ViewState } from "../lib/dashboard.ts";
 import { useDefinition } from "./useDefinition.ts";
 import type { EventSourceConstructor, UseEventStreamReturn } from "../lib/event-stream.ts";
 import { useEventStream } from "./useEventStream.ts";
 import { useHealth, type UseHealthReturn } from "./useHealth.ts";
-import { MAX_WINDOW_SECONDS, useLiveValues, type UseLiveValuesReturn } from "./useLiveValues.ts";
+import { MAX_WINDOW_SECONDS, useLiveValues, type AlertItem, type UseLiveValuesReturn } from "./useLiveValues.ts";
 import { useLogs, type UseLogsReturn } from "./useLogs.ts";
 import { useViewerTickets, type UseViewerTicketsReturn } from "./useViewerTickets.ts";
 
-export type StreamEvents = {
-  [EVENT.metric]: MetricUpdate;
-  [EVENT.alert]: Alert | CheckAlert;
-  [EVENT.gap]: Gap;
-  [EVENT.log]: LogLine;
-  [EVENT.logDropped]: LogDropped;
-  [EVENT.health]: HealthEvent;
-};
-
-export type ViewState =
-  "idle" | "connecting" | "waiting" | "live" | "reconnecting" | "unreachable" | "refused" | "not-found" | "auth" | "paused";
+export type { DashboardDebug, StreamEvents, ViewState };
 
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
 const DEBUG_MAX_IDS = 10_000;
-
-export interface DashboardDebug {
-  /** Every event id received on the current stream (since the last URL change), in order, duplicates included. */
-  ids: string[];
-  states: ViewState[];
-  duplicates: number;
-  streamUrls: string[];
-}
 
 export interface UseDashboardOptions {
   dashboard: MaybeRefOrGetter<string | null>;
@@ -91,11 +69,11 @@ export interface UseDashboardReturn extends Pick<
   def: Readonly<ShallowRef<DashboardDef | null>>;
   /** The metrics shown and streamed, in definition order; empty until the definition is in. */
   selected: ComputedRef<MetricDef[]>;
+  /** The shown dashboard's metrics whose latest alert is critical, in definition order. */
+  criticals: ComputedRef<{ alert: AlertItem & Alert; def: MetricDef }[]>;
   /** Set by a `gap` event until dismissed. */
   gap: Readonly<Ref<Gap | null>>;
   dashboards: Ref<Dashboard[]>;
-  /** The stream's `?history=` (s): the widest window asked for since the stream started. */
-  historySeconds: Readonly<Ref<number>>;
   logs: UseLogsReturn;
   health: UseHealthReturn;
   /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
@@ -290,6 +268,13 @@ export function useDashboard(options: UseDashboardOptions): UseDashboardReturn {
   });
   watch(state, (s) => debug.states.push(s), { immediate: true, flush: "sync" });
 
+  const criticals = computed(() =>
+    (def.value?.metrics ?? []).flatMap((m) => {
+      const a = live.activeAlerts.value[m.name];
+      return a && a.level === "critical" ? [{ alert: a, def: m }] : [];
+    }),
+  );
+
   /** After giving up, a browser coming back online is worth another try. */
   const onOnline = () => {
     if (stream.gaveUp.value) stream.reconnect();
@@ -316,12 +301,12 @@ export function useDashboard(options: UseDashboardOptions): UseDashboardReturn {
     alerts: live.alerts,
     activeAlerts: live.activeAlerts,
     announcement: live.announcement,
+    criticals,
     gap,
     dashboards,
-    historySeconds,
     logs,
     health,
-    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit, authorization: tickets.authorization },
+    auth: tickets,
     dismissGap: () => (gap.value = null),
     retry: () => {
       notFound.value = null;

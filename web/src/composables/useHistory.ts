@@ -17,7 +17,8 @@ import {
 import { SERIES_STEPS, type MetricDef, type SeriesStep } from "../../../contract/index.ts";
 import { fetchSeries } from "../lib/api.ts";
 import type { RollingSeries } from "../lib/series.ts";
-import { LIVE_WINDOW_MINUTES, type TimeRange } from "./useUrlState.ts";
+import { formatTime } from "../lib/metrics.ts";
+import { LIVE_WINDOW_MINUTES, windowLabel, type TimeRange } from "./useUrlState.ts";
 
 /** One metric's buckets in plain arrays (uPlot reads them as they are). Times in unix seconds. */
 export interface Band {
@@ -51,6 +52,8 @@ export interface UseHistoryOptions {
   frame: MaybeRefOrGetter<number>;
   /** The header value when viewer auth is on. */
   authorization?: MaybeRefOrGetter<string | undefined>;
+  /** The live edge (unix s): the newest sample's time, or now. */
+  end: MaybeRefOrGetter<number>;
 }
 
 export interface UseHistoryReturn {
@@ -63,8 +66,10 @@ export interface UseHistoryReturn {
   status: Readonly<Ref<"idle" | "loading" | "ready" | "error">>;
   /** Bumped whenever a band changes: what the history charts redraw on. */
   version: Readonly<Ref<number>>;
-  /** How often a long window redraws for live samples (ms). */
-  refreshMs: ComputedRef<number>;
+  /** The charts' x range (unix s): the zoomed range, or the window up to the live edge, moved in redraw steps. */
+  span: ComputedRef<{ from: number; to: number }>;
+  /** What the charts are of, for screen readers: "the last 24 h", or the range. */
+  spanText: ComputedRef<string>;
   /** Fetch again (after a failure). */
   reload: () => Promise<void>;
 }
@@ -211,5 +216,19 @@ export function useHistory(o: UseHistoryOptions): UseHistoryReturn {
     clearTimeout(bumpTimer);
   });
 
-  return { active, bands, step, status, version, refreshMs, reload: load };
+  /** The live edge moved in redraw steps, not every second. */
+  const edge = computed(() => {
+    const every = refreshMs.value / 1000;
+    return Math.ceil(toValue(o.end) / every) * every;
+  });
+  const span = computed(() => {
+    const zoomed = range();
+    return zoomed ? { from: zoomed.from / 1000, to: zoomed.to / 1000 } : { from: edge.value - windowMinutes() * 60, to: edge.value };
+  });
+  const spanText = computed(() => {
+    const zoomed = range();
+    return zoomed ? `${formatTime(zoomed.from)} to ${formatTime(zoomed.to)}` : `the last ${windowLabel(windowMinutes())}`;
+  });
+
+  return { active, bands, step, status, version, span, spanText, reload: load };
 }
