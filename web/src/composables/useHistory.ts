@@ -1,9 +1,10 @@
 // Long windows (1 h … 7 d) and zoomed ranges, from the rollups (GET …/series): per metric an
 // average line with its min–max band. In a window (not a zoomed range) the newest bucket is
 // completed from the live stream, read from the dashboard's rolling series on every frame,
-// so the long charts keep moving without polling.
+// so the long charts keep moving without polling; their x range follows the live edge in steps.
 import {
   computed,
+  getCurrentScope,
   onScopeDispose,
   ref,
   shallowRef,
@@ -211,10 +212,12 @@ export function useHistory(o: UseHistoryOptions): UseHistoryReturn {
   const asked = () => (metricNames().length === 0 ? "*" : chosen().join(","));
   watch([active, dashboard, windowMinutes, range, asked], load, { immediate: true });
   watch(() => toValue(o.frame), follow);
-  onScopeDispose(() => {
-    controller?.abort();
-    clearTimeout(bumpTimer);
-  });
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      controller?.abort();
+      clearTimeout(bumpTimer);
+    });
+  }
 
   /** The live edge moved in redraw steps, not every second. */
   const edge = computed(() => {
