@@ -1,11 +1,22 @@
-// One dashboard's live state: its definition (useDefinition), the SSE stream (through
-// useEventStream), what its events make of the page (useLiveValues: the rolling series, each
-// metric's latest value and level, the alert feed), and a single view state for the header and
-// the banners. The stream opens only once the definition is in, so `?metrics=` is checked against
-// it and the view is built before the history arrives. When the Worker wants viewer tickets,
-// every connection the stream opens itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs and
-// useHealth; check alerts join the metric alerts in the one feed.
-import { computed, getCurrentScope, onScopeDispose, ref, watch, type Ref } from "vue";
+// One dashboard's live state: its definition (useDefinition), the SSE stream (useEventStream),
+// what its events make of the page (useLiveValues: the rolling series, each metric's latest value
+// and level, the alert feed), and a single view state for the header and the banners. The stream
+// opens only once the definition is in, so `?metrics=` is checked against it and the view is built
+// before the history arrives. When the Worker wants viewer tickets, every connection the stream
+// opens itself first gets one (useViewerTickets). Log lines and health-check runs go to useLogs
+// and useHealth; check alerts join the metric alerts in the one feed.
+import {
+  computed,
+  getCurrentScope,
+  onScopeDispose,
+  ref,
+  toValue,
+  watch,
+  type ComputedRef,
+  type MaybeRefOrGetter,
+  type Ref,
+  type ShallowRef,
+} from "vue";
 import {
   compareEventIds,
   DEFAULT_LOG_LEVEL,
@@ -13,94 +24,97 @@ import {
   parseEventId,
   STREAM_QUERY,
   type Alert,
-  type CheckAlert,
   type Dashboard,
+  type DashboardDef,
   type EventId,
   type Gap,
-  type HealthEvent,
-  type LogDropped,
-  type LogLine,
   type MetricDef,
-  type MetricUpdate,
 } from "../../../contract/index.ts";
 import { diagnose, eventsUrl, fetchDashboards } from "../lib/api.ts";
 import { selectMetrics } from "../lib/metrics.ts";
+import type { DashboardDebug, StreamEvents, ViewState } from "../lib/dashboard.ts";
 import { useDefinition } from "./useDefinition.ts";
-import type { EventSourceConstructor } from "../lib/event-stream.ts";
+import type { EventSourceConstructor, UseEventStreamReturn } from "../lib/event-stream.ts";
 import { useEventStream } from "./useEventStream.ts";
-import { useHealth } from "./useHealth.ts";
-import { MAX_WINDOW_SECONDS, useLiveValues } from "./useLiveValues.ts";
-import { useLogs } from "./useLogs.ts";
-import { useViewerTickets } from "./useViewerTickets.ts";
+import { useHealth, type UseHealthReturn } from "./useHealth.ts";
+import { MAX_WINDOW_SECONDS, useLiveValues, type AlertItem, type UseLiveValuesReturn } from "./useLiveValues.ts";
+import { useLogs, type UseLogsReturn } from "./useLogs.ts";
+import { useViewerTickets, type UseViewerTicketsReturn } from "./useViewerTickets.ts";
 
-export type StreamEvents = {
-  [EVENT.metric]: MetricUpdate;
-  [EVENT.alert]: Alert | CheckAlert;
-  [EVENT.gap]: Gap;
-  [EVENT.log]: LogLine;
-  [EVENT.logDropped]: LogDropped;
-  [EVENT.health]: HealthEvent;
-};
-
-export type ViewState =
-  "idle" | "connecting" | "waiting" | "live" | "reconnecting" | "unreachable" | "refused" | "not-found" | "auth" | "paused";
+export type { DashboardDebug, StreamEvents, ViewState };
 
 /** While the EventSource retries by itself for this long, ask the server whether it is there. */
 const DIAGNOSE_AFTER_MS = 5_000;
 const DEBUG_MAX_IDS = 10_000;
 
-export interface DashboardDebug {
-  /** Every event id received on the current stream (since the last URL change), in order, duplicates included. */
-  ids: string[];
-  states: ViewState[];
-  duplicates: number;
-  streamUrls: string[];
-}
-
 export interface UseDashboardOptions {
+  dashboard: MaybeRefOrGetter<string | null>;
+  /** The address bar's `?metrics=` as written (empty: all); `selected` is what of it the dashboard defines. */
+  metricNames: MaybeRefOrGetter<readonly string[]>;
+  /** The chart window's live part: the stream's history covers the widest one asked for. */
+  windowSeconds: MaybeRefOrGetter<number>;
+  /** Where the dashboard list goes when a failure or a not-found verdict fetches it (default: a ref of its own). */
+  dashboards?: Ref<Dashboard[]>;
+  /** Default globalThis.EventSource. */
   eventSource?: EventSourceConstructor;
 }
 
-/**
- * @param metricNames the address bar's `?metrics=` as written (empty: all); `selected` is what
- *   of it the dashboard defines.
- */
-export function useDashboard(
-  dashboard: Ref<string | null>,
-  metricNames: Ref<readonly string[]>,
-  windowSeconds: Ref<number>,
-  options: UseDashboardOptions = {},
-) {
+export interface UseDashboardReturn extends Pick<
+  UseLiveValuesReturn,
+  "seriesOf" | "frame" | "values" | "levels" | "lastEventTime" | "eventCount" | "alerts" | "activeAlerts" | "announcement"
+> {
+  stream: UseEventStreamReturn;
+  /** One state for the header and the banners. */
+  state: ComputedRef<ViewState>;
+  def: Readonly<ShallowRef<DashboardDef | null>>;
+  /** The metrics shown and streamed, in definition order; empty until the definition is in. */
+  selected: ComputedRef<MetricDef[]>;
+  /** The shown dashboard's metrics whose latest alert is critical, in definition order. */
+  criticals: ComputedRef<{ alert: AlertItem & Alert; def: MetricDef }[]>;
+  /** Set by a `gap` event until dismissed. */
+  gap: Readonly<Ref<Gap | null>>;
+  dashboards: Ref<Dashboard[]>;
+  logs: UseLogsReturn;
+  health: UseHealthReturn;
+  /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
+  auth: Pick<UseViewerTicketsReturn, "needed" | "error" | "submit" | "authorization">;
+  dismissGap: () => void;
+  /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
+  retry: () => void;
+}
+
+export function useDashboard(options: UseDashboardOptions): UseDashboardReturn {
+  const dashboard = () => toValue(options.dashboard);
+  const windowSeconds = () => toValue(options.windowSeconds);
   const definition = useDefinition(dashboard);
   const { def } = definition;
-  /** The metrics shown and streamed, in definition order; empty until the definition is in. */
-  const selected = computed<MetricDef[]>(() => (def.value ? selectMetrics(def.value.metrics, metricNames.value) : []));
+  const selected = computed<MetricDef[]>(() => (def.value ? selectMetrics(def.value.metrics, toValue(options.metricNames)) : []));
 
   const live = useLiveValues();
   const gap = ref<Gap | null>(null);
-  const dashboards = ref<Dashboard[]>([]);
+  const dashboards = options.dashboards ?? ref<Dashboard[]>([]);
   const unreachable = ref(false);
   const refused = ref(false);
   const notFound = ref<string | null>(null);
   const tickets = useViewerTickets(dashboard);
   const logs = useLogs(dashboard);
-  const health = useHealth(def, MAX_WINDOW_SECONDS, tickets.authorization);
+  const health = useHealth(def, { keepSeconds: MAX_WINDOW_SECONDS, authorization: tickets.authorization });
 
   const debug: DashboardDebug = { ids: [], states: [], duplicates: 0, streamUrls: [] };
   (globalThis as { __dashboardDebug?: DashboardDebug }).__dashboardDebug = debug;
 
   // History covers the widest window asked for since the stream started: a wider window
   // restarts the stream to fill the chart at once; a narrower one just zooms.
-  const historySeconds = ref(windowSeconds.value);
+  const historySeconds = ref(windowSeconds());
   watch(windowSeconds, (w) => {
     if (w > historySeconds.value) historySeconds.value = w;
   });
-  watch([dashboard, () => selected.value.map((m) => m.name).join(",")], () => (historySeconds.value = windowSeconds.value), {
+  watch([dashboard, () => selected.value.map((m) => m.name).join(",")], () => (historySeconds.value = windowSeconds()), {
     flush: "sync",
   });
 
   const url = computed(() => {
-    const id = dashboard.value;
+    const id = dashboard();
     const d = def.value;
     if (!id || notFound.value === id || !d || d.id !== id || selected.value.length === 0) return null;
     const all = selected.value.length === d.metrics.length;
@@ -113,14 +127,14 @@ export function useDashboard(
 
   // No such dashboard: say so once the list for the not-found page is in (best effort).
   watch(definition.status, async (status) => {
-    const id = dashboard.value;
+    const id = dashboard();
     if (status !== "not-found" || !id) return;
     try {
       dashboards.value = await fetchDashboards();
     } catch {
       // the page lists what it already has
     }
-    if (dashboard.value === id && definition.status.value === "not-found") notFound.value = id;
+    if (dashboard() === id && definition.status.value === "not-found") notFound.value = id;
   });
 
   let lastKey: EventId | null = null;
@@ -168,11 +182,11 @@ export function useDashboard(
     diagnoseTimer = null;
   }
   async function runDiagnosis(fatal: boolean): Promise<void> {
-    const id = dashboard.value;
+    const id = dashboard();
     const gen = generation;
     if (!id) return;
     const result = await diagnose(id);
-    if (gen !== generation || id !== dashboard.value || stream.status.value === "open") return;
+    if (gen !== generation || id !== dashboard() || stream.status.value === "open") return;
     if (result.kind === "unreachable") {
       unreachable.value = true;
       return;
@@ -236,7 +250,7 @@ export function useDashboard(
   });
 
   const state = computed<ViewState>(() => {
-    const id = dashboard.value;
+    const id = dashboard();
     if (!id) return "idle";
     if (notFound.value === id) return "not-found";
     if (tickets.needed.value) return "auth";
@@ -253,6 +267,13 @@ export function useDashboard(
     return "idle";
   });
   watch(state, (s) => debug.states.push(s), { immediate: true, flush: "sync" });
+
+  const criticals = computed(() =>
+    (def.value?.metrics ?? []).flatMap((m) => {
+      const a = live.activeAlerts.value[m.name];
+      return a && a.level === "critical" ? [{ alert: a, def: m }] : [];
+    }),
+  );
 
   /** After giving up, a browser coming back online is worth another try. */
   const onOnline = () => {
@@ -280,15 +301,13 @@ export function useDashboard(
     alerts: live.alerts,
     activeAlerts: live.activeAlerts,
     announcement: live.announcement,
+    criticals,
     gap,
     dashboards,
-    historySeconds,
     logs,
     health,
-    /** Ticket mode: whether a viewer token is needed, why the last one was refused, and submit. */
-    auth: { needed: tickets.needed, error: tickets.error, submit: tickets.submit, authorization: tickets.authorization },
+    auth: tickets,
     dismissGap: () => (gap.value = null),
-    /** Forget a not-found verdict (e.g. after the list was fetched again) and try again. */
     retry: () => {
       notFound.value = null;
       unreachable.value = false;

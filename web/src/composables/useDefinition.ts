@@ -1,14 +1,25 @@
 // The selected dashboard's definition (`GET /api/dashboards/:id`): what it measures, and so
 // which cards, charts, chips and colours the page has. Fetched again whenever the dashboard
 // changes; a failed fetch is retried with backoff until it succeeds or the dashboard changes.
-import { getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+import { getCurrentScope, onScopeDispose, ref, shallowRef, toValue, watch, type MaybeRefOrGetter, type Ref, type ShallowRef } from "vue";
 import type { DashboardDef } from "../../../contract/index.ts";
 import { fetchDashboardDef } from "../lib/api.ts";
+import { backoffDelay, retryPolicy } from "../lib/event-stream.ts";
+
+/** 2, 4, 8, 16 s, then every 30 s, without jitter (as it always was). */
+const RETRY = retryPolicy({ baseMs: 2000, jitter: 0 });
 
 export type DefinitionStatus = "idle" | "loading" | "ready" | "not-found" | "unreachable";
 
-export function useDefinition(dashboard: Ref<string | null>) {
-  /** Only ever the definition of the current `dashboard` (null while it loads). */
+export interface UseDefinitionReturn {
+  /** Only ever the definition of the current dashboard (null while it loads). */
+  def: Readonly<ShallowRef<DashboardDef | null>>;
+  status: Readonly<Ref<DefinitionStatus>>;
+  /** Fetch it again now (a pending retry is dropped). */
+  reload: () => void;
+}
+
+export function useDefinition(dashboard: MaybeRefOrGetter<string | null>): UseDefinitionReturn {
   const def = shallowRef<DashboardDef | null>(null);
   const status = ref<DefinitionStatus>("idle");
   let request = 0;
@@ -17,7 +28,7 @@ export function useDefinition(dashboard: Ref<string | null>) {
 
   async function load(): Promise<void> {
     clearTimeout(timer);
-    const id = dashboard.value;
+    const id = toValue(dashboard);
     const mine = ++request;
     if (!id) {
       status.value = "idle";
@@ -35,13 +46,13 @@ export function useDefinition(dashboard: Ref<string | null>) {
       if (mine !== request) return;
       failures++;
       status.value = "unreachable";
-      timer = setTimeout(load, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)));
+      timer = setTimeout(load, backoffDelay(failures, RETRY));
     }
   }
 
   // Sync: the old dashboard's definition is gone before anything renders the new dashboard.
   watch(
-    dashboard,
+    () => toValue(dashboard),
     () => {
       def.value = null;
       failures = 0;

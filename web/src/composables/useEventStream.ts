@@ -16,11 +16,12 @@
 import { getCurrentScope, onScopeDispose, readonly, ref, toValue, watch, type MaybeRefOrGetter } from "vue";
 import {
   backoffDelay,
+  retryPolicy,
   type EventHandlers,
   type EventMap,
   type EventSourceConstructor,
   type EventSourceLike,
-  type EventStream,
+  type UseEventStreamReturn,
   type PageLifecycleEvent,
   type PageLifecycleTarget,
   type StreamMessage,
@@ -35,7 +36,7 @@ const CLOSED = 2;
 export function useEventStream<E extends EventMap>(
   url: MaybeRefOrGetter<string | null | undefined>,
   options: UseEventStreamOptions<E> = {},
-): EventStream {
+): UseEventStreamReturn {
   const {
     on = {} as EventHandlers<E>,
     parse = (data: string) => JSON.parse(data) as unknown,
@@ -48,14 +49,7 @@ export function useEventStream<E extends EventMap>(
     hiddenGraceMs = 0,
     closeOnPageHide = true,
   } = options;
-  const retry = {
-    maxAttempts: options.retry?.maxAttempts ?? 8,
-    baseMs: options.retry?.baseMs ?? 1000,
-    factor: options.retry?.factor ?? 2,
-    maxMs: options.retry?.maxMs ?? 30_000,
-    jitter: options.retry?.jitter ?? 0.5,
-    random: options.retry?.random ?? Math.random,
-  };
+  const retry = retryPolicy(options.retry);
   const doc = options.document !== undefined ? options.document : ((globalThis as { document?: VisibilityTarget }).document ?? null);
   const win = options.window !== undefined ? options.window : ((globalThis as { window?: PageLifecycleTarget }).window ?? null);
 

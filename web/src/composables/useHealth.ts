@@ -2,7 +2,7 @@
 // (GET /api/dashboards/:id/checks once per dashboard, so a check that runs every 30 s shows
 // something at once) and the runs the stream brings (`health` events, history included), from
 // which the latency sparkline and the uptime over the chart window are drawn.
-import { computed, shallowRef, watch, type Ref } from "vue";
+import { computed, shallowRef, toValue, watch, type ComputedRef, type MaybeRefOrGetter, type ShallowRef } from "vue";
 import type { CheckState, DashboardDef, HealthEvent } from "../../../contract/index.ts";
 import { fetchChecks } from "../lib/api.ts";
 
@@ -19,11 +19,24 @@ export interface CheckView extends CheckState {
   runs: CheckRunPoint[];
 }
 
-/**
- * @param keepSeconds how far back runs are kept (the longest chart window).
- * @param authorization the header value for GET …/checks when viewer auth is on.
- */
-export function useHealth(def: Ref<DashboardDef | null>, keepSeconds: number, authorization: () => string | undefined) {
+export interface UseHealthOptions {
+  /** How far back runs are kept (the longest chart window). */
+  keepSeconds: number;
+  /** The header value for GET …/checks when viewer auth is on. */
+  authorization?: MaybeRefOrGetter<string | undefined>;
+}
+
+export interface UseHealthReturn {
+  /** One per check the definition lists, in its order. */
+  checks: Readonly<ShallowRef<readonly CheckView[]>>;
+  /** The checks that are down now. */
+  down: ComputedRef<CheckView[]>;
+  push: (e: HealthEvent) => void;
+  clearRuns: () => void;
+}
+
+/** @param def the dashboard's definition: another one brings its own checks. */
+export function useHealth(def: MaybeRefOrGetter<DashboardDef | null>, { keepSeconds, authorization }: UseHealthOptions): UseHealthReturn {
   const checks = shallowRef<readonly CheckView[]>([]);
   let request = 0;
 
@@ -45,14 +58,14 @@ export function useHealth(def: Ref<DashboardDef | null>, keepSeconds: number, au
 
   // A new definition (another dashboard): new entries, and the last state of each, once.
   watch(
-    () => def.value,
+    () => toValue(def),
     async (d) => {
       const mine = ++request;
       checks.value = d ? blank(d) : [];
       if (!d || d.checks.length === 0) return;
       let states: CheckState[];
       try {
-        states = await fetchChecks(d.id, authorization());
+        states = await fetchChecks(d.id, toValue(authorization));
       } catch {
         return; // the stream's health events fill the panel in as the checks run
       }
@@ -104,5 +117,3 @@ export function uptime(runs: readonly CheckRunPoint[], fromMs: number): { ratio:
   }
   return { ratio: count > 0 ? ok / count : null, count };
 }
-
-export type Health = ReturnType<typeof useHealth>;

@@ -1,12 +1,25 @@
 // Long windows (1 h … 7 d) and zoomed ranges, from the rollups (GET …/series): per metric an
 // average line with its min–max band. In a window (not a zoomed range) the newest bucket is
 // completed from the live stream, read from the dashboard's rolling series on every frame,
-// so the long charts keep moving without polling.
-import { computed, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+// so the long charts keep moving without polling; their x range follows the live edge in steps.
+import {
+  computed,
+  getCurrentScope,
+  onScopeDispose,
+  ref,
+  shallowRef,
+  toValue,
+  watch,
+  type ComputedRef,
+  type MaybeRefOrGetter,
+  type Ref,
+  type ShallowRef,
+} from "vue";
 import { SERIES_STEPS, type MetricDef, type SeriesStep } from "../../../contract/index.ts";
 import { fetchSeries } from "../lib/api.ts";
 import type { RollingSeries } from "../lib/series.ts";
-import { LIVE_WINDOW_MINUTES, type TimeRange } from "./useUrlState.ts";
+import { formatTime } from "../lib/metrics.ts";
+import { LIVE_WINDOW_MINUTES, windowLabel, type TimeRange } from "./useUrlState.ts";
 
 /** One metric's buckets in plain arrays (uPlot reads them as they are). Times in unix seconds. */
 export interface Band {
@@ -25,25 +38,53 @@ interface Tail {
   upTo: number;
 }
 
-export interface HistoryOptions {
-  dashboard: Ref<string | null>;
-  selected: Ref<MetricDef[]>;
+export interface UseHistoryOptions {
+  dashboard: MaybeRefOrGetter<string | null>;
+  /** The metrics shown, from the definition. */
+  selected: MaybeRefOrGetter<readonly MetricDef[]>;
   /** The metrics the address asks for ([] = all of them), known before the definition is. */
-  metricNames: Ref<string[]>;
-  windowMinutes: Ref<number>;
-  range: Ref<TimeRange | null>;
+  metricNames: MaybeRefOrGetter<readonly string[]>;
+  windowMinutes: MaybeRefOrGetter<number>;
+  /** A zoomed range (fixed, not live) instead of the window. */
+  range: MaybeRefOrGetter<TimeRange | null>;
+  /** The live stream's series, which the newest bucket is completed from. */
   seriesOf: (name: string) => RollingSeries;
-  frame: Ref<number>;
-  authorization: () => string | undefined;
+  /** Moves when the live series have new samples. */
+  frame: MaybeRefOrGetter<number>;
+  /** The header value when viewer auth is on. */
+  authorization?: MaybeRefOrGetter<string | undefined>;
+  /** The live edge (unix s): the newest sample's time, or now. */
+  end: MaybeRefOrGetter<number>;
 }
 
-export function useHistory(o: HistoryOptions) {
+export interface UseHistoryReturn {
   /** Whether the charts come from the rollups rather than the stream's raw samples. */
-  const active = computed(() => o.range.value !== null || o.windowMinutes.value > LIVE_WINDOW_MINUTES);
+  active: ComputedRef<boolean>;
+  /** Per metric name. */
+  bands: Readonly<ShallowRef<Map<string, Band>>>;
+  /** The step of the answer shown. */
+  step: Readonly<Ref<SeriesStep | null>>;
+  status: Readonly<Ref<"idle" | "loading" | "ready" | "error">>;
+  /** Bumped whenever a band changes: what the history charts redraw on. */
+  version: Readonly<Ref<number>>;
+  /** The charts' x range (unix s): the zoomed range, or the window up to the live edge, moved in redraw steps. */
+  span: ComputedRef<{ from: number; to: number }>;
+  /** What the charts are of, for screen readers: "the last 24 h", or the range. */
+  spanText: ComputedRef<string>;
+  /** Fetch again (after a failure). */
+  reload: () => Promise<void>;
+}
+
+export function useHistory(o: UseHistoryOptions): UseHistoryReturn {
+  const dashboard = () => toValue(o.dashboard);
+  const windowMinutes = () => toValue(o.windowMinutes);
+  const range = () => toValue(o.range);
+  const metricNames = () => toValue(o.metricNames);
+  const chosen = () => toValue(o.selected).map((m) => m.name);
+  const active = computed(() => range() !== null || windowMinutes() > LIVE_WINDOW_MINUTES);
   const bands = shallowRef(new Map<string, Band>());
   const step = ref<SeriesStep | null>(null);
   const status = ref<"idle" | "loading" | "ready" | "error">("idle");
-  /** Bumped whenever a band changes: what the history charts redraw on. */
   const version = ref(0);
   let tails = new Map<string, Tail>();
   let controller: AbortController | null = null;
@@ -53,7 +94,7 @@ export function useHistory(o: HistoryOptions) {
    * 5 s apart. Redrawing five 24 h charts for every sample was most of the page's main-thread
    * time while live.
    */
-  const refreshMs = computed(() => Math.min(5000, Math.max(1000, o.windowMinutes.value * 60)));
+  const refreshMs = computed(() => Math.min(5000, Math.max(1000, windowMinutes() * 60)));
   let lastBump = 0;
   let bumpTimer: ReturnType<typeof setTimeout> | undefined;
   function bump(): void {
@@ -72,25 +113,25 @@ export function useHistory(o: HistoryOptions) {
   async function load(): Promise<void> {
     controller?.abort();
     controller = null;
-    const id = o.dashboard.value;
+    const id = dashboard();
     // All metrics (what a plain link shows) need no definition to ask for: the fetch goes out
     // beside the definition's rather than after it. A chosen few wait for it, which drops names
     // the dashboard no longer has.
-    const all = o.metricNames.value.length === 0;
-    const chosen = o.selected.value.map((m) => m.name);
-    if (!active.value || !id || (!all && chosen.length === 0)) {
+    const all = metricNames().length === 0;
+    const names = chosen();
+    if (!active.value || !id || (!all && names.length === 0)) {
       status.value = "idle";
       return;
     }
-    const range = o.range.value;
+    const zoomed = range();
     const now = Date.now();
-    const metrics = all ? [] : chosen;
-    const query = range ? { from: range.from, to: range.to, metrics } : { from: now - o.windowMinutes.value * 60_000, to: now, metrics };
+    const metrics = all ? [] : names;
+    const query = zoomed ? { from: zoomed.from, to: zoomed.to, metrics } : { from: now - windowMinutes() * 60_000, to: now, metrics };
     const mine = (controller = new AbortController());
     const timeout = setTimeout(() => mine.abort(), 10_000);
     status.value = "loading";
     try {
-      const answer = await fetchSeries(id, query, o.authorization(), mine.signal);
+      const answer = await fetchSeries(id, query, toValue(o.authorization), mine.signal);
       if (controller !== mine) return;
       const stepS = SERIES_STEPS[answer.step] / 1000;
       const t = answer.t.map((ms) => ms / 1000);
@@ -104,7 +145,7 @@ export function useHistory(o: HistoryOptions) {
         const i = band.t.length - 1;
         const start = band.t[i];
         const avg = band.avg[i];
-        if (!range && start !== undefined && avg != null && start + stepS > now / 1000) {
+        if (!zoomed && start !== undefined && avg != null && start + stepS > now / 1000) {
           const weight = Math.max(1, now / 1000 - start);
           tails.set(name, { start, weight, sum: avg * weight, upTo: now / 1000 });
         } else tails.set(name, { start: -Infinity, weight: 0, sum: 0, upTo: now / 1000 });
@@ -122,7 +163,7 @@ export function useHistory(o: HistoryOptions) {
 
   /** Folds the live samples newer than what the band holds into its newest bucket (or a new one). */
   function follow(): void {
-    if (!active.value || o.range.value || status.value !== "ready" || !step.value) return;
+    if (!active.value || range() || status.value !== "ready" || !step.value) return;
     const stepS = SERIES_STEPS[step.value] / 1000;
     let changed = false;
     for (const [name, band] of bands.value) {
@@ -160,7 +201,7 @@ export function useHistory(o: HistoryOptions) {
         changed = true;
       }
       // The window slides: buckets that left it are dropped.
-      const keepFrom = Date.now() / 1000 - o.windowMinutes.value * 60 - stepS;
+      const keepFrom = Date.now() / 1000 - windowMinutes() * 60 - stepS;
       let drop = 0;
       while (drop < band.t.length && band.t[drop]! < keepFrom) drop++;
       if (drop > 0) for (const a of [band.t, band.min, band.max, band.avg]) a.splice(0, drop);
@@ -168,13 +209,29 @@ export function useHistory(o: HistoryOptions) {
     if (changed) bump();
   }
 
-  const asked = () => (o.metricNames.value.length === 0 ? "*" : o.selected.value.map((m) => m.name).join(","));
-  watch([active, o.dashboard, o.windowMinutes, o.range, asked], load, { immediate: true });
-  watch(o.frame, follow);
-  onScopeDispose(() => {
-    controller?.abort();
-    clearTimeout(bumpTimer);
+  const asked = () => (metricNames().length === 0 ? "*" : chosen().join(","));
+  watch([active, dashboard, windowMinutes, range, asked], load, { immediate: true });
+  watch(() => toValue(o.frame), follow);
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      controller?.abort();
+      clearTimeout(bumpTimer);
+    });
+  }
+
+  /** The live edge moved in redraw steps, not every second. */
+  const edge = computed(() => {
+    const every = refreshMs.value / 1000;
+    return Math.ceil(toValue(o.end) / every) * every;
+  });
+  const span = computed(() => {
+    const zoomed = range();
+    return zoomed ? { from: zoomed.from / 1000, to: zoomed.to / 1000 } : { from: edge.value - windowMinutes() * 60, to: edge.value };
+  });
+  const spanText = computed(() => {
+    const zoomed = range();
+    return zoomed ? `${formatTime(zoomed.from)} to ${formatTime(zoomed.to)}` : `the last ${windowLabel(windowMinutes())}`;
   });
 
-  return { active, bands, step, status, version, refreshMs, reload: load };
+  return { active, bands, step, status, version, span, spanText, reload: load };
 }

@@ -6,7 +6,7 @@
 // events (a reconnect's catch-up, or a day's backfill replayed to a new viewer) then costs one
 // render, not one per event: per-event updates of the cards and the long charts' live edge kept a
 // 24 h page's main thread busy for seconds after its first paint.
-import { ref, shallowRef } from "vue";
+import { ref, shallowRef, type Ref, type ShallowRef } from "vue";
 import { LIVE_WINDOW_SECONDS, type Alert, type CheckAlert, type MetricDef, type MetricUpdate } from "../../../contract/index.ts";
 import { levelOf, onceAFrame, type Level } from "../lib/metrics.ts";
 import { RollingSeries } from "../lib/series.ts";
@@ -34,7 +34,33 @@ interface Work {
 }
 const empty = (): Work => ({ values: {}, levels: {}, sampled: false, lastEventTime: null, eventCount: 0 });
 
-export function useLiveValues() {
+export interface UseLiveValuesReturn {
+  /** A metric's rolling series (created on first use): what the charts draw. */
+  seriesOf: (name: string) => RollingSeries;
+  /** Bumped at most once a frame after new events: what the charts watch. */
+  frame: Readonly<Ref<number>>;
+  /** Each metric's latest value (a sample that does not carry a metric leaves it as it was). */
+  values: Readonly<ShallowRef<Readonly<Record<string, number>>>>;
+  /** Each metric's threshold level, hysteresis included. */
+  levels: Readonly<ShallowRef<Readonly<Record<string, Level>>>>;
+  /** Epoch ms of the newest event, null before the first. */
+  lastEventTime: Readonly<Ref<number | null>>;
+  eventCount: Readonly<Ref<number>>;
+  /** Newest first, at most 200. */
+  alerts: Readonly<ShallowRef<AlertItem[]>>;
+  /** Latest non-resolved alert per metric. */
+  activeAlerts: Readonly<ShallowRef<Readonly<Record<string, AlertItem & Alert>>>>;
+  /** The newest live critical alert, for the assertive live region. */
+  announcement: Readonly<Ref<string>>;
+  metric: (sample: MetricUpdate, defs: readonly MetricDef[]) => void;
+  alert: (a: Alert | CheckAlert, id: string) => void;
+  /** Counts an event that is neither (a log line, a health run), with its time if it has one. */
+  counted: (ms?: number) => void;
+  breakSeries: () => void;
+  reset: () => void;
+}
+
+export function useLiveValues(): UseLiveValuesReturn {
   /** Per metric name, created on first use; cleared (not dropped) when a new stream starts. */
   const series = new Map<string, RollingSeries>();
   const seriesOf = (name: string) => {

@@ -2,7 +2,18 @@
 // frame, so a burst of a thousand lines is one render), the level and text filters, follow mode
 // and a polite summary for screen readers. The DOM gets at most ROWS of the matching lines: a
 // cap, not a virtual list, because rows differ in height (expanded ones, long messages wrapping).
-import { computed, getCurrentScope, onScopeDispose, ref, shallowRef, watch, type Ref } from "vue";
+import {
+  computed,
+  getCurrentScope,
+  onScopeDispose,
+  ref,
+  shallowRef,
+  toValue,
+  watch,
+  type ComputedRef,
+  type MaybeRefOrGetter,
+  type Ref,
+} from "vue";
 import { DEFAULT_LOG_LEVEL, type LogDropped, type LogLevel, type LogLine } from "../../../contract/index.ts";
 import { levelRank, matchesText } from "../lib/logs.ts";
 import { onceAFrame } from "../lib/metrics.ts";
@@ -20,8 +31,36 @@ const LIVE_MS = 30_000;
 /** Screen readers hear at most one summary per this long. */
 const ANNOUNCE_EVERY_MS = 10_000;
 
+export interface UseLogsReturn {
+  /** A line (or a drop) has arrived for this dashboard, history included: the panel shows. */
+  seen: Readonly<Ref<boolean>>;
+  /** The lowest level the stream must ask for (`?logs=`): lowered by `minLevel`, reset by another dashboard. */
+  streamLevel: Readonly<Ref<LogLevel>>;
+  /** The level filter (default the server's, `info`). */
+  minLevel: Ref<LogLevel>;
+  /** The text filter as typed. */
+  text: Ref<string>;
+  /** Follow mode: the view stays on the newest line. */
+  following: Readonly<Ref<boolean>>;
+  /** What the DOM shows: the newest LOG_ROWS of `matching`. */
+  rows: ComputedRef<LogEntry[]>;
+  /** The kept entries that pass the filters (the snapshot's while paused). */
+  matching: ComputedRef<LogEntry[]>;
+  /** Matching lines that arrived since follow mode paused; `more` once more came than is kept. */
+  newSincePause: ComputedRef<{ count: number; more: boolean }>;
+  /** A polite summary of new error lines and drops, for screen readers. */
+  announcement: Readonly<Ref<string>>;
+  push: (line: LogLine, id: string | null) => void;
+  dropped: (d: LogDropped) => void;
+  /** Leave follow mode: the rows freeze. */
+  pause: () => void;
+  /** Back to follow mode, at the newest line. */
+  resume: () => void;
+  clear: (forget?: boolean) => void;
+}
+
 /** @param dashboard another dashboard starts the panel (and what the stream asks for) afresh. */
-export function useLogs(dashboard?: Ref<string | null>) {
+export function useLogs(dashboard?: MaybeRefOrGetter<string | null>): UseLogsReturn {
   let buffer: LogEntry[] = [];
   let pending: LogEntry[] = [];
   let seq = 0;
@@ -141,9 +180,9 @@ export function useLogs(dashboard?: Ref<string | null>) {
     version.value++;
   }
 
-  if (dashboard) {
+  if (dashboard !== undefined) {
     watch(
-      dashboard,
+      () => toValue(dashboard),
       () => {
         streamLevel.value = lower(minLevel.value, DEFAULT_LOG_LEVEL);
         clear(true);
@@ -155,5 +194,3 @@ export function useLogs(dashboard?: Ref<string | null>) {
 
   return { seen, streamLevel, minLevel, text, following, rows, matching, newSincePause, announcement, push, dropped, pause, resume, clear };
 }
-
-export type Logs = ReturnType<typeof useLogs>;

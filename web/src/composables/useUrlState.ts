@@ -4,7 +4,7 @@
 // view, so a zoom can be undone); the metric toggles replace it.
 // Metric names are kept as written (syntax checked only): which of them exist is known once
 // the dashboard's definition has loaded (selectMetrics). No `metrics` means all of them.
-import { ref, watch, type Ref } from "vue";
+import { getCurrentScope, onScopeDispose, ref, watch, type Ref } from "vue";
 import { DASHBOARD_ID_RE, LIVE_WINDOW_SECONDS, METRIC_NAME_RE, SERIES_MAX_DAYS } from "../../../contract/index.ts";
 
 /** Chart windows in minutes: up to 15 raw and live from the stream, longer ones from the rollups. */
@@ -64,18 +64,23 @@ function write(state: UrlState, push: boolean): void {
   else history.replaceState(null, "", next);
 }
 
-export function useUrlState(): {
+export interface UseUrlStateReturn {
   dashboard: Ref<string | null>;
   windowMinutes: Ref<WindowMinutes>;
   range: Ref<TimeRange | null>;
+  /** As written in the address (empty: all of the dashboard's metrics). */
   metrics: Ref<string[]>;
-} {
+}
+
+/** The view's state, read from the address and written back to it; Back and Forward restore it. */
+export function useUrlState(): UseUrlStateReturn {
   const initial = read();
   const dashboard = ref(initial.dashboard);
   const windowMinutes = ref<WindowMinutes>(initial.window);
   const range = ref<TimeRange | null>(initial.range);
   const metrics = ref<string[]>(initial.metrics);
   let fromPopState = false;
+  let popTimer: ReturnType<typeof setTimeout> | undefined;
 
   // One watcher: a dashboard switch also resets the metrics, and the two must make one entry.
   watch([dashboard, windowMinutes, range, metrics], ([next, w, r], [previous, pw, pr]) => {
@@ -83,7 +88,7 @@ export function useUrlState(): {
     const push = (next !== previous && previous !== null && next !== null) || w !== pw || r !== pr;
     write({ dashboard: dashboard.value, window: windowMinutes.value, range: range.value, metrics: metrics.value }, push);
   });
-  addEventListener("popstate", () => {
+  const onPopState = () => {
     const state = read();
     fromPopState = true;
     dashboard.value = state.dashboard;
@@ -91,7 +96,14 @@ export function useUrlState(): {
     if (state.range?.from !== range.value?.from || state.range?.to !== range.value?.to) range.value = state.range;
     metrics.value = state.metrics;
     // Watchers run before the next paint; clear the flag after them.
-    queueMicrotask(() => setTimeout(() => (fromPopState = false)));
-  });
+    queueMicrotask(() => (popTimer = setTimeout(() => (fromPopState = false))));
+  };
+  addEventListener("popstate", onPopState);
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      removeEventListener("popstate", onPopState);
+      clearTimeout(popTimer);
+    });
+  }
   return { dashboard, windowMinutes, range, metrics };
 }

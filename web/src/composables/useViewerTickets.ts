@@ -2,17 +2,31 @@
 // the stream opens itself first trades the viewer token (asked for once, kept in
 // sessionStorage for this tab, only ever sent in an Authorization header) for a short-lived
 // ticket for the current dashboard.
-import { ref, type Ref } from "vue";
+import { ref, toValue, type MaybeRefOrGetter, type Ref } from "vue";
 import { STREAM_QUERY, type ClientConfig } from "../../../contract/index.ts";
 import { fetchClientConfig, requestTicket } from "../lib/api.ts";
 
 /** sessionStorage key of the viewer token: this tab only, never in a URL. */
 const TOKEN_KEY = "rtd.viewerToken";
 
-export function useViewerTickets(dashboard: Ref<string | null>) {
+export interface UseViewerTicketsReturn {
   /** Ticket mode and no usable viewer token: the page asks for one. */
-  const needed = ref(false);
+  needed: Readonly<Ref<boolean>>;
   /** Why the last token was not taken, for the form. */
+  error: Readonly<Ref<string | null>>;
+  /** Keep the token typed in the form and let a stream waiting for one go on. */
+  submit: (token: string) => void;
+  /** The stream's `resolveUrl`: in ticket mode, a fresh ticket for the dashboard in `?ticket=`. */
+  resolveStreamUrl: (target: string) => Promise<string>;
+  /** Whether a fatal stream failure is just the ticket's time running out. */
+  expired: (failures: number, failure: unknown) => boolean;
+  /** The Authorization header for the viewer-only JSON routes, when there is a token. */
+  authorization: () => string | undefined;
+}
+
+/** @param dashboard the dashboard the tickets are for. */
+export function useViewerTickets(dashboard: MaybeRefOrGetter<string | null>): UseViewerTicketsReturn {
+  const needed = ref(false);
   const error = ref<string | null>(null);
   let configRequest: Promise<ClientConfig> | null = null;
   /** GET /api/config once (again only if it failed); started at once, alongside the list. */
@@ -59,7 +73,7 @@ export function useViewerTickets(dashboard: Ref<string | null>) {
    * forgotten and asked for again. Anything else that fails is a fatal failure (backoff).
    */
   async function resolveStreamUrl(target: string): Promise<string> {
-    const id = dashboard.value!;
+    const id = toValue(dashboard)!;
     const config = await clientConfig();
     if (config.viewerAuth !== "ticket") return target;
     ticketTtlMs = config.ticketTtlSeconds * 1000;

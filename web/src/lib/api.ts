@@ -11,68 +11,77 @@ export function eventsUrl(dashboard: string, params: Record<string, string | und
   return `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/events${qs ? `?${qs}` : ""}`;
 }
 
-async function getJson(path: string, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(API_BASE + path, { cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`GET ${API_BASE}${path}: ${response.status}`);
-  return response.json();
+type Shape<T> = [what: string, ok: (body: T) => boolean];
+interface GetOptions {
+  /** The viewer token's header, for the routes that want one. */
+  authorization?: string;
+  /** Default: a 5 s timeout. */
+  signal?: AbortSignal;
+  /** Default "no-store"; "default" lets the HTTP cache answer (the Worker's ETags). */
+  cache?: RequestCache;
+  /** A 404 is null rather than an error. */
+  nullOn404?: boolean;
 }
 
-export async function fetchDashboards(timeoutMs = 5000): Promise<Dashboard[]> {
-  const list = await getJson("/dashboards", timeoutMs);
-  if (!Array.isArray(list)) throw new Error("GET /api/dashboards: not a list");
-  return list as Dashboard[];
+/** Every JSON read: `GET /api<path>`; the answer must pass `shape` (or it throws "not <what>"). */
+async function getJson<T>(path: string, shape?: Shape<T>, o: GetOptions = {}): Promise<T> {
+  const url = API_BASE + path;
+  const response = await fetch(url, {
+    cache: o.cache ?? "no-store",
+    headers: o.authorization ? { Authorization: o.authorization } : {},
+    signal: o.signal ?? AbortSignal.timeout(5000),
+  });
+  if (o.nullOn404 && response.status === 404) return null as T;
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  const body = (await response.json()) as T;
+  if (shape && !shape[1](body)) throw new Error(`GET ${url}: not ${shape[0]}`);
+  return body;
 }
+
+const LIST: Shape<unknown> = ["a list", Array.isArray];
+const dashboardPath = (dashboard: string) => `/dashboards/${encodeURIComponent(dashboard)}`;
+
+export const fetchDashboards = () => getJson<Dashboard[]>("/dashboards", LIST);
 
 /**
  * `GET /api/dashboards/:id`: the dashboard's metric definitions, which the whole view is built
  * from. Null when there is no such dashboard (404); throws when it cannot be had.
  */
-export async function fetchDashboardDef(dashboard: string, timeoutMs = 5000): Promise<DashboardDef | null> {
-  const path = `/dashboards/${encodeURIComponent(dashboard)}`;
-  const response = await fetch(API_BASE + path, { cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
-  if (response.status === 404) return null;
-  if (!response.ok) throw new Error(`GET ${API_BASE}${path}: ${response.status}`);
-  const def = (await response.json()) as DashboardDef;
-  if (def?.id !== dashboard || !Array.isArray(def.metrics)) throw new Error(`GET ${API_BASE}${path}: not a dashboard definition`);
-  return def;
-}
+export const fetchDashboardDef = (dashboard: string) =>
+  getJson<DashboardDef | null>(
+    dashboardPath(dashboard),
+    ["a dashboard definition", (def) => def?.id === dashboard && Array.isArray(def.metrics)],
+    { nullOn404: true },
+  );
 
 /** `GET /api/dashboards/:id/checks`: each health check's last state (viewer token when viewer auth is on). */
-export async function fetchChecks(dashboard: string, authorization?: string, timeoutMs = 5000): Promise<CheckState[]> {
-  const path = `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/checks`;
-  const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
-  const response = await fetch(path, { cache: "no-store", headers, signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
-  const list = (await response.json()) as CheckState[];
-  if (!Array.isArray(list)) throw new Error(`GET ${path}: not a list`);
-  return list;
-}
+export const fetchChecks = (dashboard: string, authorization?: string) =>
+  getJson<CheckState[]>(`${dashboardPath(dashboard)}/checks`, LIST, { authorization });
 
 /**
- * `GET /api/dashboards/:id/series`: min/max/avg/last per bucket (`auto` step by default). Not
- * `no-store`: the Worker sets Cache-Control and an ETag, so a settled range comes from the cache.
+ * `GET /api/dashboards/:id/series`: min/max/avg/last per bucket (`auto` step by default), 10 s
+ * unless `signal` says otherwise. Not `no-store`: the Worker sets Cache-Control and an ETag, so a
+ * settled range comes from the cache.
  */
-export async function fetchSeries(
+export function fetchSeries(
   dashboard: string,
   query: { from: number; to?: number; step?: string; metrics: string[] },
   authorization?: string,
-  signal?: AbortSignal,
+  signal = AbortSignal.timeout(10_000),
 ): Promise<SeriesAnswer> {
   const q = new URLSearchParams({ from: String(Math.floor(query.from)) });
   if (query.to !== undefined) q.set("to", String(Math.ceil(query.to)));
   if (query.step) q.set("step", query.step);
   if (query.metrics.length > 0) q.set("metrics", query.metrics.join(","));
-  const path = `${API_BASE}/dashboards/${encodeURIComponent(dashboard)}/series?${q.toString().replaceAll("%2C", ",")}`;
-  const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
-  const response = await fetch(path, { headers, signal: signal ?? AbortSignal.timeout(10_000) });
-  if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
-  const answer = (await response.json()) as SeriesAnswer;
-  if (!Array.isArray(answer?.t) || typeof answer.series !== "object") throw new Error(`GET ${path}: not a series answer`);
-  return answer;
+  return getJson<SeriesAnswer>(
+    `${dashboardPath(dashboard)}/series?${q.toString().replaceAll("%2C", ",")}`,
+    ["a series answer", (a) => Array.isArray(a?.t) && typeof a.series === "object"],
+    { authorization, signal, cache: "default" },
+  );
 }
 
 /** `GET /api/config`: whether streams need a ticket. */
-export const fetchClientConfig = (timeoutMs = 5000) => getJson("/config", timeoutMs) as Promise<ClientConfig>;
+export const fetchClientConfig = () => getJson<ClientConfig>("/config");
 
 /**
  * `POST /api/tickets` for one dashboard, with the viewer token in the Authorization header

@@ -105,7 +105,7 @@ export interface UseEventStreamOptions<E extends EventMap> {
   window?: PageLifecycleTarget | null;
 }
 
-export interface EventStream {
+export interface UseEventStreamReturn {
   status: Readonly<Ref<StreamStatus>>;
   /** Id of the last event received on any connection of this stream. */
   lastEventId: Readonly<Ref<string | null>>;
@@ -129,7 +129,20 @@ export interface EventStream {
   resume: () => void;
 }
 
-/** Exponential backoff with jitter: base × factor^(n−1), capped, minus up to `jitter` of it at random. */
+/** The retry options with their defaults filled in. */
+export const retryPolicy = (retry: RetryOptions = {}): Required<RetryOptions> => ({
+  maxAttempts: retry.maxAttempts ?? 8,
+  baseMs: retry.baseMs ?? 1000,
+  factor: retry.factor ?? 2,
+  maxMs: retry.maxMs ?? 30_000,
+  jitter: retry.jitter ?? 0.5,
+  random: retry.random ?? Math.random,
+});
+
+/**
+ * The page's one backoff (the stream's reconnects, the definition's refetches): base ×
+ * factor^(n−1), capped, minus up to `jitter` of it at random.
+ */
 export function backoffDelay(failures: number, retry: Required<RetryOptions>): number {
   const capped = Math.min(retry.maxMs, retry.baseMs * retry.factor ** Math.max(0, failures - 1));
   return Math.round(capped * (1 - retry.jitter * retry.random()));

@@ -1,4 +1,5 @@
 // Presentation helpers over a dashboard's metric definitions (fetched, never compiled in).
+import { getCurrentScope, onScopeDispose } from "vue";
 import { levelFor, withUnit, type AlertLevel, type MetricDef } from "../../../contract/index.ts";
 
 export type Level = "ok" | "warning" | "critical";
@@ -98,18 +99,31 @@ export function selectMetrics(metrics: readonly MetricDef[], names: readonly str
 
 /**
  * `fn` to run at most once a frame however often the returned function is called (bursts of
- * events become one render). A hidden tab has no frames: a short timer instead.
+ * events become one render). A hidden tab has no frames: a short timer instead. In an effect
+ * scope (a component, a composable), a pending run is cancelled, and no other scheduled, once
+ * the scope is disposed.
  */
 export function onceAFrame(fn: () => void): () => void {
-  let scheduled = false;
+  /** Cancels the pending run; set while one is pending (and for good after dispose). */
+  let cancel: (() => void) | null = null;
   const run = () => {
-    scheduled = false;
+    cancel = null;
     fn();
   };
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      cancel?.();
+      cancel = () => {};
+    });
+  }
   return () => {
-    if (scheduled) return;
-    scheduled = true;
-    if (typeof requestAnimationFrame === "function" && !globalThis.document?.hidden) requestAnimationFrame(run);
-    else setTimeout(run, 50);
+    if (cancel) return;
+    if (typeof requestAnimationFrame === "function" && !globalThis.document?.hidden) {
+      const id = requestAnimationFrame(run);
+      cancel = () => cancelAnimationFrame(id);
+    } else {
+      const id = setTimeout(run, 50);
+      cancel = () => clearTimeout(id);
+    }
   };
 }

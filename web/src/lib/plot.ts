@@ -1,49 +1,5 @@
-// Mounts a uPlot chart in a container that may resize, redraws when `frame` moves, and
-// rebuilds when its options change (theme, metric, window); and the y range of a metric's chart.
-import uPlot from "uplot";
-import { onBeforeUnmount, onMounted, watch, type Ref } from "vue";
+// Chart helpers: a colour with some alpha (fills, bands), and the y range of a metric's chart.
 import type { MetricDef } from "../../../contract/index.ts";
-
-export function usePlot(
-  container: Ref<HTMLElement | null>,
-  options: () => Omit<uPlot.Options, "width">,
-  data: () => uPlot.AlignedData,
-  frame: () => unknown,
-  onDraw?: (plot: uPlot) => void,
-): void {
-  let plot: uPlot | null = null;
-  let observer: ResizeObserver | null = null;
-
-  function build(): void {
-    plot?.destroy();
-    const el = container.value;
-    if (!el) return;
-    plot = new uPlot({ ...options(), width: Math.max(50, el.clientWidth) }, data(), el);
-    onDraw?.(plot);
-  }
-
-  onMounted(() => {
-    build();
-    observer = new ResizeObserver(() => {
-      const el = container.value;
-      if (plot && el && el.clientWidth > 0 && Math.abs(plot.width - el.clientWidth) > 1) {
-        plot.setSize({ width: el.clientWidth, height: plot.height });
-      }
-    });
-    if (container.value) observer.observe(container.value);
-  });
-  watch(options, build);
-  watch(frame, () => {
-    if (!plot) return;
-    plot.setData(data());
-    onDraw?.(plot);
-  });
-  onBeforeUnmount(() => {
-    observer?.disconnect();
-    plot?.destroy();
-    plot = null;
-  });
-}
 
 /** `#rrggbb` → `rgba(…, alpha)`, for fills under the line. */
 export function withAlpha(hex: string, alpha: number): string {

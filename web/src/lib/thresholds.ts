@@ -1,13 +1,13 @@
-// The threshold lines both chart kinds draw (uPlot drawAxes hook). Apart from plot.ts because it
-// reads the theme, which needs a document: plot.ts's yRange is tested in Node.
+// The threshold lines both chart kinds draw (uPlot drawAxes hook), in the chart's theme. Apart
+// from plot.ts because it needs a browser (devicePixelRatio): plot.ts's yRange is tested in Node.
 import type uPlot from "uplot";
 import type { MetricDef } from "../../../contract/index.ts";
 import { badSide, formatTick } from "./metrics.ts";
 import { withAlpha } from "./plot.ts";
-import { chartTheme } from "./theme.ts";
+import type { ChartTheme } from "../composables/useChartTheme.ts";
 
 /** Warning and critical as dashed lines with a label, and the bad side of the first one tinted. */
-export function drawThresholds(u: uPlot, def: MetricDef): void {
+export function drawThresholds(u: uPlot, def: MetricDef, theme: ChartTheme): void {
   const { ctx, bbox } = u;
   const dpr = devicePixelRatio;
   const below = def.direction === "below";
@@ -19,13 +19,13 @@ export function drawThresholds(u: uPlot, def: MetricDef): void {
   if (first !== undefined) {
     const y = clampY(first);
     ctx.save();
-    ctx.fillStyle = withAlpha(def.warning !== undefined ? chartTheme.value.warning : chartTheme.value.critical, 0.07);
+    ctx.fillStyle = withAlpha(def.warning !== undefined ? theme.warning : theme.critical, 0.07);
     ctx.fillRect(bbox.left, below ? y : top, bbox.width, below ? bottom - y : y - top);
     ctx.restore();
   }
   for (const [value, colour, name] of [
-    [def.warning, chartTheme.value.warning, "warn"],
-    [def.critical, chartTheme.value.critical, "crit"],
+    [def.warning, theme.warning, "warn"],
+    [def.critical, theme.critical, "crit"],
   ] as const) {
     if (value === undefined) continue;
     const y = Math.round(u.valToPos(value, "y", true)) + 0.5;
@@ -42,7 +42,7 @@ export function drawThresholds(u: uPlot, def: MetricDef): void {
     // A small label at the left end, on the bad side of the line: "warn ≥ 80", "crit ≤ 20".
     ctx.setLineDash([]);
     ctx.fillStyle = colour;
-    ctx.font = `${10 * dpr}px ${chartTheme.value.font.replace(/^\S+\s/, "")}`;
+    ctx.font = `${10 * dpr}px ${theme.font.replace(/^\S+\s/, "")}`;
     ctx.textAlign = "left";
     ctx.textBaseline = below ? "top" : "bottom";
     ctx.fillText(`${name} ${badSide(def)} ${formatTick(def, value)}`, bbox.left + 4 * dpr, below ? y + 2 * dpr : y - 2 * dpr);
