@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 
 import {
   checkTestDashboards,
+  COST_TEST_DASHBOARDS,
   CUSTOM_TEST_DASHBOARDS,
   INGEST_TEST_DASHBOARDS,
   ROLLUP_TEST_DASHBOARDS,
@@ -20,6 +21,7 @@ const testBindings = {
     ...CUSTOM_TEST_DASHBOARDS,
     ...INGEST_TEST_DASHBOARDS,
     ...ROLLUP_TEST_DASHBOARDS,
+    ...COST_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
   ],

@@ -21,6 +21,14 @@ export interface DashboardStats {
   eventsDelivered: number;
   retentionSeconds: number;
   eventLog: EventLogHealth;
+  /** SQLite rows the dashboard's object (and its relays) read and wrote since they started, and its database's size: what storage is billed by. */
+  storage: StorageStats;
+}
+
+export interface StorageStats {
+  rowsRead: number;
+  rowsWritten: number;
+  bytes: number;
 }
 
 export interface EventLogHealth {

@@ -3,7 +3,7 @@
 // requests and answers they carry. The Worker parses and checks every request once; these types
 // are what it hands over, so an object never reads a URL or re-validates a query. Each object
 // class implements its interface (`implements DashboardRpc`); stubs get their types from `Env`.
-import type { CheckState, DashboardStats, EventName, Gap, LogLine, MetricUpdate, SeriesStep } from "../contract/index.ts";
+import type { CheckState, DashboardStats, EventName, Gap, LogLine, MetricUpdate, SeriesStep, StorageStats } from "../contract/index.ts";
 import type { CheckRun } from "./checks.ts";
 import type { SeriesBatch } from "./ingest/batches.ts";
 import type { Refused } from "./ingest/refusals.ts";
@@ -53,6 +53,10 @@ export interface DashboardRpc {
   /** The SSE response: history or what a resume missed, then live events (503 past the stream cap). */
   openStream(open: StreamOpen): Promise<Response>;
   publish(request: PublishRequest): Promise<PublishResult>;
+  /** JSON ingest: samples checked by the Worker, counted against the dashboard's point rate. */
+  ingestSamples(request: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number }>;
+  /** Whether anyone watches (streams here or on relays): the cron simulates only watched dashboards. */
+  watched(): Promise<boolean>;
   publishPoints(request: PublishPointsRequest): Promise<PublishPointsResult>;
   publishLogs(request: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }>;
   recordCheck(request: RecordCheckRequest): Promise<PublishResult>;
@@ -78,9 +82,20 @@ export interface PublishRequest {
   samples: MetricUpdate[];
   /** Log lines published in the same commit, after the samples (the simulator's; not rate-limited). */
   logs?: LogLine[];
-  /** With `seq`: a publisher's own sequence; a (source, seq) seen before is not published twice. */
+  /**
+   * With `seq`: a publisher's own sequence, the time (ms) of the samples it sends (the simulator's
+   * ticks); a (source, seq) not after the last one is not published twice. A simulated
+   * dashboard nobody watches takes no simulator ticks.
+   */
   source?: string;
   seq?: number;
+}
+
+export interface IngestSamplesRequest {
+  /** Checked and rounded against the dashboard's definitions (core/ingest/samples.ts). */
+  samples: MetricUpdate[];
+  /** Values the samples carry: what the dashboard's point rate counts. */
+  points: number;
 }
 
 export interface PublishLogsRequest {
@@ -110,6 +125,8 @@ export interface PublishResult {
   ids: string[];
   events: { id: string; event: EventName }[];
   duplicate?: boolean;
+  /** A simulator tick for a simulated dashboard nobody watches: not published (the cron stops feeding it). */
+  unwatched?: boolean;
 }
 
 /** One push: the events of one commit, and the id committed just before them. */
@@ -151,6 +168,8 @@ export interface ReplayResult {
 export interface RelayReport {
   viewers: number;
   delivered: number;
+  /** The relay's own storage work (core of the dashboard's `storage` stats). */
+  storage: StorageStats;
 }
 
 /** A history query, checked by the Worker (worker/routes/series-query.ts). */

@@ -45,13 +45,15 @@ export interface Config {
   ticketTtlSeconds: number;
   /** LOG_RATE_PER_SECOND / LOG_BURST: log lines one dashboard accepts (token bucket). */
   logRate: { perSecond: number; burst: number };
-  /** INGEST_POINTS_PER_SECOND / INGEST_POINTS_BURST: OTLP and line-protocol points one dashboard accepts (token bucket). */
+  /** INGEST_POINTS_PER_SECOND / INGEST_POINTS_BURST: metric values (JSON samples' values, OTLP and line-protocol points) one dashboard accepts (token bucket). */
   pointRate: { perSecond: number; burst: number };
   /** OTLP_MAX_BYTES / INFLUX_MAX_BYTES: largest body (after gunzip) of an OTLP / line-protocol request. */
   otlpMaxBytes: number;
   influxMaxBytes: number;
   /** Set when both UPSTASH_REDIS_REST_URL and _TOKEN are: events go to Upstash Redis Streams. */
   upstash: UpstashConfig | null;
+  /** MAX_LOG_BYTES: the most one dashboard's event log holds in its object's SQLite; past it the oldest events go. */
+  maxLogBytes: number;
 }
 
 /** More relays than this would make every stats request and every commit fan out too widely. */
@@ -92,11 +94,13 @@ function parseConfig(env: Env): Config {
       burst: wholeNumber(env, "LOG_BURST", 2000, LOG_LIMITS.lines, 1_000_000),
     },
     pointRate: {
-      perSecond: positiveNumber(env, "INGEST_POINTS_PER_SECOND", 100_000),
-      burst: wholeNumber(env, "INGEST_POINTS_BURST", 200_000, 1, 100_000_000),
+      perSecond: positiveNumber(env, "INGEST_POINTS_PER_SECOND", 50_000),
+      burst: wholeNumber(env, "INGEST_POINTS_BURST", 100_000, 1, 100_000_000),
     },
     // Below 1 KiB no real exporter's request fits; above 64 MiB one request would crowd the isolate.
     otlpMaxBytes: wholeNumber(env, "OTLP_MAX_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     influxMaxBytes: wholeNumber(env, "INFLUX_MAX_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // A Durable Object holds 10 GB; the log stays well inside it whatever is sent.
+    maxLogBytes: wholeNumber(env, "MAX_LOG_BYTES", 256 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
   };
 }

@@ -1,12 +1,18 @@
-// The dashboard object's write path to its event log: accepted events wait in an outbox (in
-// the object's own SQLite when the log is remote, so an accepted event survives an eviction),
-// one chain appends them in id order, and each appended batch is handed on to be delivered.
-// While the log fails, the outbox is kept and retried with backoff and the health says so.
+// The dashboard object's write path to its event log: one chain appends accepted events in id
+// order, and each appended batch is handed on to be delivered. With the log in the object's own
+// SQLite an append is the write. A remote log is appended before the publish answers, if it
+// answers within INLINE_APPEND_MS; when it is slow or failing the events are kept in an outbox in
+// the object's SQLite instead (durable across an eviction: a publish that answered is never
+// lost), retried with backoff, and the health says so. Writing the outbox only then saves two
+// rows per event when all is well, and a publish never waits long on a remote log.
 import { compareEventIds, formatEventId, type EventId, type EventLogHealth, type EventName } from "../../contract/index.ts";
 import type { EventLog } from "../event-log/event-log.ts";
+import type { Sql } from "../storage/meter.ts";
 import { toEntry, type Entry } from "../streams/fanout.ts";
 
 const RETRY_APPEND_MS = [500, 1000, 2000, 5000];
+/** How long a publish waits for a remote log before it makes its events durable in the outbox. */
+const INLINE_APPEND_MS = 500;
 // Trimming costs log commands (three with Upstash): every 5 minutes keeps that near 1 % of the
 // appends at 1 Hz. Retention is an hour, so a few minutes late does not matter.
 const TRIM_EVERY_MS = 5 * 60_000;
@@ -20,14 +26,16 @@ export class AppendChain {
   lastTrimAt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
+  /** The newest outbox entry written to the outbox table (remote logs, while they fail). */
+  private persisted: EventId | null = null;
 
   constructor(
     private readonly log: EventLog,
-    private readonly sql: SqlStorage,
+    private readonly sql: Sql,
     private readonly retentionSeconds: () => number,
     /** A batch is in the log: deliver it and record it as committed. */
     private readonly onCommit: (batch: Entry[]) => void,
-    /** Runs on every sweep, after the log's trim (the object trims its history buckets). */
+    /** Runs on every sweep, before the log's trim (the object writes and trims its history buckets). */
     private readonly onSweep: (now: number) => void = () => {},
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
@@ -46,23 +54,26 @@ export class AppendChain {
       .toArray()
       .map((r) => toEntry({ id: formatEventId(r), event: r.event as EventName, data: r.data }))
       .filter((e) => !committed || compareEventIds(e.key, committed) > 0);
+    this.persisted = this.outbox[this.outbox.length - 1]?.key ?? null;
     if (this.outbox.length > 0) this.scheduleRetry();
   }
 
   /**
-   * Queues newly accepted events. With the log in the object's own storage the append is
-   * immediate and awaited; a remote log may be slow or down, so the events are made durable in
-   * the outbox table first and the append catches up behind the answer.
+   * Queues newly accepted events and returns once they are durable: appended to the log, or,
+   * with a remote log that is failing, written to the outbox table to be appended later.
    */
   async accept(entries: Entry[]): Promise<void> {
-    if (!this.log.inObjectStorage) {
-      for (const e of entries) {
-        this.sql.exec("INSERT INTO outbox (ms, seq, event, data) VALUES (?, ?, ?, ?)", e.key.ms, e.key.seq, e.event, e.data);
-      }
-    }
     this.outbox.push(...entries);
-    if (this.log.inObjectStorage) await this.flush();
-    else void this.flush();
+    if (this.log.inObjectStorage) return this.flush();
+    // While the log is failing, do not wait on it: the retries append what waits.
+    if (this.health.status === "ok" && !this.retryTimer) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, INLINE_APPEND_MS)));
+      await Promise.race([this.flush(), late]);
+      clearTimeout(timer);
+      if (!this.outbox.includes(entries[0]!)) return;
+    }
+    this.persist();
   }
 
   /** Runs `task` on the chain, after every append queued before it. */
@@ -86,13 +97,23 @@ export class AppendChain {
         this.outbox.splice(0, batch.length);
         this.recover();
         this.onCommit(batch);
-        if (!this.log.inObjectStorage) {
-          const last = batch[batch.length - 1]!.key;
+        const last = batch[batch.length - 1]!.key;
+        if (this.persisted && compareEventIds(this.persisted, batch[0]!.key) >= 0) {
           this.sql.exec("DELETE FROM outbox WHERE ms < ? OR (ms = ? AND seq <= ?)", last.ms, last.ms, last.seq);
+          if (compareEventIds(this.persisted, last) <= 0) this.persisted = null;
         }
       }
       await this.maybeTrim();
     });
+  }
+
+  /** Writes the outbox entries not yet in the outbox table (a remote log is failing). */
+  private persist(): void {
+    for (const e of this.outbox) {
+      if (this.persisted && compareEventIds(e.key, this.persisted) <= 0) continue;
+      this.sql.exec("INSERT OR IGNORE INTO outbox (ms, seq, event, data) VALUES (?, ?, ?, ?)", e.key.ms, e.key.seq, e.event, e.data);
+      this.persisted = e.key;
+    }
   }
 
   private scheduleRetry(): void {
@@ -108,12 +129,12 @@ export class AppendChain {
     const now = Date.now();
     if (now - this.lastTrimAt < TRIM_EVERY_MS) return;
     this.lastTrimAt = now;
+    this.onSweep(now);
     try {
       await this.log.trim(now - this.retentionSeconds() * 1000);
     } catch (err) {
       console.warn("event log trim failed", err);
     }
-    this.onSweep(now);
   }
 
   degrade(err: unknown): void {

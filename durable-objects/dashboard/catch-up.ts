@@ -4,9 +4,47 @@
 import { compareEventIds, formatEventId, parseEventId, type EventId, type Gap } from "../../contract/index.ts";
 import type { EventLog } from "../event-log/event-log.ts";
 import { toEntry, type Entry } from "../streams/fanout.ts";
-import { RecentWindow } from "../streams/recent-window.ts";
+import { entryBytes, RecentWindow, WINDOW_MAX_BYTES } from "../streams/recent-window.ts";
 
 const LOG_PAGE = 1000;
+/**
+ * The most a catch-up sends from the log (payload bytes), the newest events before the window:
+ * an hour of samples of 32 metrics fits; a log-heavy dashboard's older lines are announced by a
+ * `gap` instead, so no reconnect holds more than this in the object's memory.
+ */
+export const CATCH_UP_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Events read oldest first, keeping the newest within a byte budget; `dropped`: the newest let go. */
+class NewestWithin {
+  readonly entries: Entry[] = [];
+  dropped: EventId | null = null;
+  private bytes = 0;
+  private head = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly size: (e: Entry) => number,
+  ) {}
+
+  push(e: Entry): void {
+    this.entries.push(e);
+    this.bytes += this.size(e);
+    while (this.bytes > this.maxBytes && this.head < this.entries.length) {
+      const gone = this.entries[this.head++]!;
+      this.bytes -= this.size(gone);
+      this.dropped = gone.key;
+    }
+    // Compact now and then rather than shifting on every drop.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  kept(): Entry[] {
+    return this.head === 0 ? this.entries : this.entries.slice(this.head);
+  }
+}
 
 /** The first, asynchronous part of history or resume; the window part follows synchronously. */
 export interface LogPart {
@@ -62,11 +100,11 @@ export class CatchUp {
       }
     }
 
-    // From the log: whatever the window does not cover.
-    const logged: Entry[] = [];
+    // From the log: whatever the window does not cover, the newest CATCH_UP_MAX_BYTES of it.
+    const read = new NewestWithin(CATCH_UP_MAX_BYTES, (e) => e.data.length);
     let complete = true;
     while (!this.window.covers(after, sinceMs)) {
-      if (logged.length >= limit) {
+      if (read.entries.length >= limit) {
         complete = false;
         break;
       }
@@ -76,15 +114,23 @@ export class CatchUp {
         const e = toEntry(raw);
         if (this.window.holds(e.key)) break;
         after = e.key;
-        logged.push(e);
+        read.push(e);
       }
       if (page.length < LOG_PAGE) break;
     }
-    return { gap, logged, after, sinceMs, complete };
+    if (read.dropped && rawResume && parseEventId(rawResume)) {
+      const oldestId = formatEventId(read.dropped);
+      gap = {
+        lastEventId: rawResume,
+        oldestId,
+        message: `events after this id up to ${oldestId} are not replayed: more than ${CATCH_UP_MAX_BYTES / 1048576} MB to send`,
+      };
+    }
+    return { gap, logged: read.kept(), after, sinceMs, complete };
   }
 
   /** After a cold start the window is empty: fill it from the log once, for every viewer. */
-  private ensureWindow(): Promise<void> {
+  ensureWindow(): Promise<void> {
     this.windowLoad ??= this.loadWindow().catch((err) => {
       this.windowLoad = null;
       throw err;
@@ -95,23 +141,26 @@ export class CatchUp {
   private async loadWindow(): Promise<void> {
     const sinceMs = this.window.start();
     if (this.window.covers(null, sinceMs)) return;
-    const loaded: Entry[] = [];
+    // Read oldest first, keeping no more than the window itself may hold.
+    const read = new NewestWithin(WINDOW_MAX_BYTES, entryBytes);
     let page = await this.log.readSince(sinceMs, LOG_PAGE);
+    let last: Entry | undefined;
     for (;;) {
       for (const raw of page) {
         const e = toEntry(raw);
         if (this.window.holds(e.key)) break;
-        loaded.push(e);
+        read.push(e);
+        last = e;
       }
-      const last = loaded[loaded.length - 1];
       const covered = this.window.coveredAfter;
       if (page.length < LOG_PAGE || !last || (covered && compareEventIds(last.key, covered) >= 0)) break;
       page = await this.log.readAfter(last.id, LOG_PAGE);
     }
     // Only what is older than the window's first entry: anything newer was committed meanwhile.
+    const loaded = read.kept();
     const first = this.window.entries[0];
     const older = first ? loaded.filter((e) => compareEventIds(e.key, first.key) < 0) : loaded;
-    this.window.reset([...older, ...this.window.entries], { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
+    this.window.reset([...older, ...this.window.entries], read.dropped ?? { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
   }
 
   /** Reads what another writer appended after `after` (the poller), up to one page. */

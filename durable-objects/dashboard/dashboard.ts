@@ -21,6 +21,7 @@ import {
 import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
 import type {
   DashboardRpc,
+  IngestSamplesRequest,
   PublishLogsRequest,
   PublishPointsRequest,
   PublishPointsResult,
@@ -49,7 +50,10 @@ import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { RelayHub } from "./relay-hub.ts";
 import { Sequencer } from "./sequencer.ts";
-import { loadState, saveState, type PersistedState } from "./state.ts";
+import { SimulationBridge } from "./simulation.ts";
+import { SIMULATOR } from "../../core/simulation/tick.ts";
+import { StateStore } from "./state.ts";
+import { StorageMeter } from "../storage/meter.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
 const POLL_MS = 5_000;
@@ -60,8 +64,15 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   private readonly config: Config;
   private readonly def: DashboardDef;
   private readonly log: EventLog;
-  private readonly state: PersistedState;
+  /** Every statement goes through it: rows read and written, for `stats().storage`. */
+  private readonly meter: StorageMeter;
+  private readonly store: StateStore;
   private readonly seq: Sequencer;
+  /** The sequences are checked against the recent window once after a start (rebuildSequences). */
+  private sequencesReady: Promise<void> | null = null;
+  /** A change the next commit must write at once (a check's streak), besides alerts. */
+  private urgent = false;
+  private readonly simulation: SimulationBridge;
   private lastCommitted: EventId | null = null;
   private lastCommitAt = 0;
 
@@ -80,17 +91,18 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const { sql } = ctx.storage;
+    const sql = (this.meter = new StorageMeter(ctx.storage.sql));
     this.config = readConfig(env);
     this.def = dashboardDef(this.config, ctx.id.name);
-    this.state = loadState(sql);
+    this.store = new StateStore(sql);
     this.seq = new Sequencer(this.def, this.state);
+    this.simulation = new SimulationBridge(this.def, this.config, (request) => this.publishSequenced(request));
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
     this.counters = new CounterStore(sql);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql });
     const retention = () => this.config.retentionSeconds;
-    const rollups = new Rollups(ctx.storage, () => this.config.historyDays);
+    const rollups = new Rollups(ctx.storage, sql, () => this.config.historyDays);
     this.appends = new AppendChain(
       this.log,
       sql,
@@ -129,22 +141,70 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     return this.appends.chain;
   }
 
+  private get state() {
+    return this.store.value;
+  }
+
   // ---- publishing --------------------------------------------------------------------------
 
-  async publish({ samples, logs = [], source, seq }: PublishRequest): Promise<PublishResult> {
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    if (request.source === SIMULATOR) {
+      // An unwatched simulated dashboard takes no ticks: it costs nothing while nobody looks.
+      if (!this.isWatched()) return { ids: [], events: [], unwatched: true };
+      this.simulation.cronTick();
+    }
+    return this.publishSequenced(request);
+  }
+
+  /** JSON ingest: past the point rate nothing is published (samples and their values count like OTLP points). */
+  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number }> {
+    const allowed = this.pointBucket.take(points);
+    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
+    return this.emit(this.seq.samples(samples));
+  }
+
+  async watched(): Promise<boolean> {
+    return this.isWatched();
+  }
+
+  private async publishSequenced({ samples, logs = [], source, seq }: PublishRequest): Promise<PublishResult> {
+    if (source !== undefined) await (this.sequencesReady ??= this.rebuildSequences());
     if (this.seq.duplicate(source, seq)) return { ids: [], events: [], duplicate: true };
+    this.store.touch();
     const entries = this.seq.samples(samples);
     for (const line of logs) entries.push(this.seq.entry(EVENT.log, line));
     return this.emit(entries);
+  }
+
+  /**
+   * After a start the sequences come from the last checkpoint, which may be behind: a sequenced
+   * publisher's last tick is at least the newest sample in the recent window (its `seq` is the
+   * time its samples carry), so a tick retried across a restart is still refused.
+   */
+  private async rebuildSequences(): Promise<void> {
+    try {
+      await this.history.ensureWindow();
+    } catch {
+      return; // the log cannot be read: the checkpoint's sequences will do
+    }
+    const entries = this.window.entries;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (e.event !== EVENT.metric) continue;
+      const ts = Date.parse(String((e.payload ??= JSON.parse(e.data) as Record<string, unknown>).timestamp));
+      for (const source of [SIMULATOR, ...Object.keys(this.state.lastSeq)])
+        this.state.lastSeq[source] = Math.max(this.state.lastSeq[source] ?? -Infinity, ts);
+      return;
+    }
   }
 
   /** OTLP / line-protocol points (ingest/point-samples.ts): past the point rate nothing is published; one commit. */
   async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    const { samples, refused, counters } = assemble(this.def, batches, (key) => this.counters.get(key));
+    const { samples, refused, counters, rebased } = assemble(this.def, batches, (key) => this.counters.get(key));
     if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
-    this.counters.save(counters);
+    this.counters.save(counters, rebased);
     const result = samples.length > 0 ? await this.emit(this.seq.samples(samples)) : { ids: [], events: [] };
     return { ...result, refused, published: true };
   }
@@ -160,9 +220,13 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   async recordCheck({ name, run }: RecordCheckRequest): Promise<PublishResult> {
     const def = this.def.checks.find((c) => c.name === name);
     if (!def) throw new TypeError(`dashboard ${this.def.id} has no check "${name}"`);
-    const applied = applyRun(def, this.state.checks[name] ?? NEW_CHECK, run);
+    const prev = this.state.checks[name] ?? NEW_CHECK;
+    const applied = applyRun(def, prev, run);
     if (!applied) return { ids: [], events: [], duplicate: true };
     this.state.checks[name] = applied.record;
+    // A change of status or streak is written with the run's commit; a steady run waits for a checkpoint.
+    if (applied.record.streak !== prev.streak || applied.record.status !== prev.status) this.urgent = true;
+    this.store.touch();
     const entries = [this.seq.entry(EVENT.health, applied.health)];
     if (applied.alert) entries.push(this.seq.entry(EVENT.alert, applied.alert));
     return this.emit(entries);
@@ -176,8 +240,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   /** Records and appends new entries; durable before it answers: a publish that returned ids is never lost. */
   private async emit(entries: Entry[]): Promise<PublishResult> {
     this.state.published += entries.length;
-    this.state.lastId = formatEventId(this.seq.lastAssigned!);
-    saveState(this.ctx.storage.sql, this.state);
+    this.store.touch();
     await this.appends.accept(entries);
     return { ids: entries.map((e) => e.id), events: entries.map(({ id, event }) => ({ id, event })) };
   }
@@ -191,8 +254,14 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.feed.add(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
+    // Alert levels and check streaks are written with the commit that carries them (the log has
+    // the alerts, so a restart never raises one twice); the rest waits for a checkpoint.
+    this.state.lastId = idOrNull(this.seq.lastAssigned);
     this.state.committedId = formatEventId(this.lastCommitted);
-    saveState(this.ctx.storage.sql, this.state);
+    if (this.urgent || entries.some((e) => e.event === EVENT.alert)) {
+      this.urgent = false;
+      this.store.save();
+    } else this.store.checkpoint();
   }
 
   /** Picks up events another writer appended to the log (only while someone is watching). */
@@ -213,9 +282,14 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     });
   }
 
-  /** Starts or stops the poller as viewers come and go (here or on relays). */
+  private isWatched(): boolean {
+    return this.fanout.size > 0 || this.hub.size > 0;
+  }
+
+  /** Starts or stops the poller (and the simulation while the cron is not there) as viewers come and go, here or on relays. */
   private watch(): void {
-    const watched = this.fanout.size > 0 || this.hub.size > 0;
+    const watched = this.isWatched();
+    this.simulation.watch(watched);
     if (watched && !this.poller) {
       this.poller = setInterval(() => this.poll(), POLL_MS);
     } else if (!watched && this.poller) {
@@ -274,6 +348,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   async subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }> {
     this.hub.subscribe(request);
     this.state.delivered += request.delivered;
+    this.store.touch();
     return { lastId: idOrNull(this.lastCommitted) };
   }
 
@@ -299,6 +374,14 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
       eventsDelivered: this.state.delivered,
       retentionSeconds: this.config.retentionSeconds,
       eventLog: { ...this.appends.health },
+      storage: relays.reduce(
+        (sum, r) => ({
+          rowsRead: sum.rowsRead + r.storage.rowsRead,
+          rowsWritten: sum.rowsWritten + r.storage.rowsWritten,
+          bytes: sum.bytes + r.storage.bytes,
+        }),
+        this.meter.use(),
+      ),
     };
   }
 }

@@ -109,9 +109,9 @@ export class RelayHub {
             this.env.RELAY.getByName(relay).report(),
             new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), RELAY_REPORT_TIMEOUT_MS))),
           ]);
-          return { viewers: report.viewers, delivered: report.delivered };
+          return report;
         } catch {
-          return { viewers: this.relays.get(relay)?.viewers ?? 0, delivered: 0 };
+          return { viewers: this.relays.get(relay)?.viewers ?? 0, delivered: 0, storage: { rowsRead: 0, rowsWritten: 0, bytes: 0 } };
         } finally {
           clearTimeout(timer);
         }

@@ -14,6 +14,8 @@ export interface Assembled {
   refused: Refused;
   /** Counter states to save once the samples are published. */
   counters: Map<string, CounterState>;
+  /** Counter series whose baseline was set anew (their first point, or a reset). */
+  rebased: Set<string>;
 }
 
 interface Slot {
@@ -37,6 +39,7 @@ export function assemble(
 ): Assembled {
   const refused = new Refusals();
   const counters = new Map<string, CounterState>();
+  const rebased = new Set<string>();
   /** metric → time → slot */
   const slots = new Map<string, Map<number, Slot>>();
   for (const batch of batches) {
@@ -45,6 +48,7 @@ export function assemble(
       const rates = counterRates(batch, counters.get(batch.key) ?? counter(batch.key));
       values = rates.values;
       if (rates.next) counters.set(batch.key, rates.next);
+      if (rates.rebased) rebased.add(batch.key);
     }
     let byTime = slots.get(batch.metric);
     if (!byTime) slots.set(batch.metric, (byTime = new Map()));
@@ -98,5 +102,5 @@ export function assemble(
     }
     out.push(toUpdate(dashboard, sample.values, t));
   }
-  return { samples: out, refused: refused.result(), counters };
+  return { samples: out, refused: refused.result(), counters, rebased };
 }

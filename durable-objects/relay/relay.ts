@@ -26,10 +26,13 @@ import {
 import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince, RecentWindow } from "../streams/recent-window.ts";
 import { concatBytes } from "../../core/bytes.ts";
+import { StorageMeter } from "../storage/meter.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
 
 /** Pushes held while the relay is not yet synced or heals a gap; older ones are dropped (the heal fetches them). */
 const MAX_QUEUED_PUSHES = 256;
+/** …and in payload bytes: a burst of large log lines must not fill the relay's memory. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Waits between tries to subscribe and load the window before the relay gives up and cuts its viewers. */
 const START_RETRIES_MS = [500, 1000, 2000];
 /** A relay that knows it is behind waits this long for pushes in flight before it asks for the gap. */
@@ -47,6 +50,8 @@ type DashboardStub = ReturnType<Env["DASHBOARD"]["getByName"]>;
 export class RelayObject extends DurableObject<Env> implements RelayRpc {
   private readonly config: Config;
   private readonly fanout: Fanout;
+  /** A relay keeps nothing in storage; its (empty) database still counts in the dashboard's stats. */
+  private readonly meter: StorageMeter;
   private dashboardStub: DashboardStub | null = null;
 
   /** Set while the relay has viewers: it is subscribed under this id. */
@@ -73,6 +78,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
+    this.meter = new StorageMeter(ctx.storage.sql);
     this.fanout = new Fanout({
       what: "relay",
       onFirst: () => this.start(),
@@ -257,7 +263,10 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
 
   private enqueue(batch: DeliverBatch): void {
     this.queued.push(batch);
-    if (this.queued.length > MAX_QUEUED_PUSHES) this.queued.shift();
+    const bytes = (b: DeliverBatch) => b.entries.reduce((n, e) => n + e.data.length, 0);
+    let total = this.queued.reduce((n, b) => n + bytes(b), 0);
+    while (this.queued.length > 1 && (this.queued.length > MAX_QUEUED_PUSHES || total > MAX_QUEUED_BYTES))
+      total -= bytes(this.queued.shift()!);
   }
 
   private accept(batch: DeliverBatch): void {
@@ -334,7 +343,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
 
   /** Viewers here, and deliveries since the last report (the dashboard's stats add them up). */
   report(): RelayReport {
-    return { viewers: this.fanout.size, delivered: this.takeUnreported() };
+    return { viewers: this.fanout.size, delivered: this.takeUnreported(), storage: this.meter.use() };
   }
 
   private takeUnreported(): number {

@@ -6,6 +6,17 @@ import type { Entry } from "./fanout.ts";
 
 const WINDOW_MS = LIVE_WINDOW_SECONDS * 1000;
 const WINDOW_MAX_ENTRIES = 4000;
+/**
+ * What the window may hold in bytes, by `entryBytes`: 4,000 log lines of 8 KB would be about
+ * 100 MB of strings, frames and parsed payloads, most of an object's 128 MB.
+ */
+export const WINDOW_MAX_BYTES = 12 * 1024 * 1024;
+
+/**
+ * Memory an entry holds, roughly: its payload text, an encoded frame of it and, once a filter
+ * needed it, the parsed payload (each about as large as the text), plus the object around them.
+ */
+export const entryBytes = (e: { data: string }): number => 3 * e.data.length + 200;
 
 /**
  * The first millisecond of "the last `seconds` seconds" before `at`, clamped to retention.
@@ -19,6 +30,8 @@ export class RecentWindow {
   /** Ascending by id; holds every event with id > `coveredAfter` (null: every event there is). */
   entries: Entry[] = [];
   coveredAfter: EventId | null = null;
+  /** `entryBytes` of what it holds. */
+  bytes = 0;
 
   /** @param retentionSeconds read on every trim (the configuration may change). */
   constructor(private readonly retentionSeconds: () => number) {}
@@ -30,7 +43,10 @@ export class RecentWindow {
 
   /** Appends newly committed events (ascending, all newer than what it holds). */
   push(entries: Entry[]): void {
-    for (const e of entries) this.entries.push(e);
+    for (const e of entries) {
+      this.entries.push(e);
+      this.bytes += entryBytes(e);
+    }
     this.trim();
   }
 
@@ -38,14 +54,16 @@ export class RecentWindow {
   reset(entries: Entry[], coveredAfter: EventId | null): void {
     this.entries = entries;
     this.coveredAfter = coveredAfter;
+    this.bytes = entries.reduce((n, e) => n + entryBytes(e), 0);
     this.trim();
   }
 
-  /** Forgets what aged out (older than its span, or past its cap of 4,000 entries). */
+  /** Forgets what aged out (older than its span), and the oldest past its caps (4,000 entries, WINDOW_MAX_BYTES). */
   trim(now = Date.now()): void {
     const minMs = this.start(now);
     let drop = 0;
-    while (drop < this.entries.length && (this.entries[drop]!.key.ms < minMs || this.entries.length - drop > WINDOW_MAX_ENTRIES)) drop++;
+    const over = () => this.entries.length - drop > WINDOW_MAX_ENTRIES || this.bytes > WINDOW_MAX_BYTES;
+    while (drop < this.entries.length && (this.entries[drop]!.key.ms < minMs || over())) this.bytes -= entryBytes(this.entries[drop++]!);
     if (drop === 0) return;
     this.coveredAfter = this.entries[drop - 1]!.key;
     this.entries.splice(0, drop);

@@ -50,6 +50,8 @@ export function checkTestDashboards(server: string, refused: string) {
       checks: [check("api"), { name: "refused", url: refused, timeoutMs: 300, intervalSeconds: 10, downAfter: 1 }],
     },
     { id: "h2", name: "Checks 2", simulate: false, checks: [check("cron")] },
+    // The storage-cost test's (test/worker/storage-cost.test.ts): always up, every hour.
+    { id: "h3", name: "Checks 3", simulate: false, checks: [{ ...check("cost"), intervalSeconds: 3600 }] },
   ];
 }
 
@@ -109,3 +111,20 @@ export const ROLLUP_TEST_DASHBOARDS = Array.from({ length: 8 }, (_, i) => ({
   simulate: false,
   ...(i >= 4 ? { metrics: METRICS } : {}),
 }));
+
+/**
+ * The storage-cost tests' own (test/worker/storage-cost.test.ts): the seed's five, a dashboard of
+ * 32 metrics (the most one may define), and two simulated ones, which cost nothing until watched
+ * (their check-run dashboard is h3, with the check dashboards).
+ */
+export const COST_TEST_DASHBOARDS = [
+  { id: "w5", name: "Cost 5", simulate: false },
+  {
+    id: "w32",
+    name: "Cost 32",
+    simulate: false,
+    metrics: Array.from({ length: 32 }, (_, i) => ({ name: `m${i}`, decimals: 2, min: 0, max: 1000, warning: 800, critical: 900 })),
+  },
+  { id: "wsim1", name: "Simulated, unwatched" },
+  { id: "wsim2", name: "Simulated, watched" },
+];

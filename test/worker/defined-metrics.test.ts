@@ -5,7 +5,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { evaluateAlerts, type Alert, type AlertState, type ApiError, type IngestResult } from "../../contract/index.ts";
 import { dashboardDef, readConfig } from "../../core/config/index.ts";
-import { simulate } from "../../worker/cron/simulator.ts";
+import { simulate } from "../../core/simulation/metrics.ts";
 import { openStream } from "./helpers.ts";
 
 const TOKEN = "test-ingest-token-0123456789";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_METRICS, evaluateAlerts, type AlertState } from "../../contract/index.ts";
-import { simulateSample } from "../../worker/cron/simulator.ts";
+import { simulateSample } from "../../core/simulation/metrics.ts";
 
 const start = Date.parse("2026-11-21T00:00:00Z");
 

@@ -18,9 +18,18 @@ export const ingest = new Hono<AppEnv>()
     const read = await readJson(c);
     if (read instanceof Response) return read;
     const dashboard = c.var.dashboard;
-    const parsed = parseIngestBody(dashboard, read.body, readConfig(c.env).retentionSeconds, Date.now());
+    const config = readConfig(c.env);
+    const parsed = parseIngestBody(dashboard, read.body, config.retentionSeconds, Date.now());
     if ("error" in parsed) return jsonError(c, 400, "invalid_sample", parsed.error);
-    const { events } = await dashboardStub(c.env, dashboard.id).publish({ samples: parsed.samples });
+    const points = parsed.samples.reduce((n, s) => n + Object.keys(s).length - 1, 0);
+    const result = await dashboardStub(c.env, dashboard.id).ingestSamples({ samples: parsed.samples, points });
+    if ("retryAfterMs" in result) {
+      const seconds = retryAfterSeconds(result.retryAfterMs);
+      const { perSecond, burst } = config.pointRate;
+      const message = `This dashboard takes ${perSecond} values/s (bursts of ${burst}); nothing of this request was published, retry in ${seconds} s`;
+      return jsonError(c, 429, "rate_limited", message, { "Retry-After": String(seconds) });
+    }
+    const { events } = result;
     return c.json<IngestResult>(
       {
         ids: events.filter((e) => e.event === EVENT.metric).map((e) => e.id),

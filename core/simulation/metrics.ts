@@ -1,7 +1,7 @@
 // Simulated system metrics: a pure function of (seed, dashboard, second), so a run is
 // reproducible from its seed and continues seamlessly across cron invocations without state.
 import type { DashboardDef, MetricDef, MetricSample, MetricUpdate } from "../../contract/index.ts";
-import { toUpdate } from "../../core/ingest/samples.ts";
+import { toUpdate } from "../ingest/samples.ts";
 
 /** The sample the publisher sends `dashboard` for the second at `tMs`. */
 export function simulate(seed: string, dashboard: DashboardDef, tMs: number): MetricUpdate {

@@ -1,8 +1,8 @@
 // Simulated application logs for `simulate` dashboards: a few lines a second at most, a pure
 // function of (seed, dashboard, second) like the metrics, louder while a metric is in trouble.
 import { levelFor, type DashboardDef, type LogLine, type MetricUpdate } from "../../contract/index.ts";
-import { toLogLine } from "../../core/ingest/logs.ts";
-import { hash32 } from "./simulator.ts";
+import { toLogLine } from "../ingest/logs.ts";
+import { hash32 } from "./metrics.ts";
 
 const ROUTES = ["/api/orders", "/api/cart", "/api/users/me", "/api/search", "/healthz"];
 const CALM: [LogLine["level"], (r: number, route: string) => string][] = [

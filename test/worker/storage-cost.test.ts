@@ -1,0 +1,153 @@
+// What a dashboard costs in storage: the rows its object writes (Cloudflare bills them), read
+// from GET …/stats as a user would. About one row per sample however many metrics, per log line
+// in requests of 10, per health-check run; nothing for a simulated dashboard nobody watches;
+// alert levels that survive a restart without a row per publish; and the byte caps that keep any
+// sequence of requests from filling an object.
+import { abortAllDurableObjects, createScheduledController, env, runInDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Alert, DashboardStats, LogLine, MetricUpdate } from "../../contract/index.ts";
+import type { CheckRun } from "../../core/checks.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
+import { SqliteEventLog } from "../../durable-objects/event-log/sqlite-log.ts";
+import { WINDOW_MAX_BYTES, type RecentWindow } from "../../durable-objects/streams/recent-window.ts";
+import worker from "../../worker/index.ts";
+import { committed, getJson, openStream, stub } from "./helpers.ts";
+
+const stats = async (id: string) => (await getJson<DashboardStats>(`/api/dashboards/${id}/stats`)).body;
+const written = async (id: string) => (await stats(id)).storage.rowsWritten;
+
+/** `n` calm samples one second apart, ending now: what a source reporting at 1 Hz sends. */
+function samples(n: number, make: (i: number) => Record<string, number>): MetricUpdate[] {
+  const end = Math.floor(Date.now() / 1000) * 1000;
+  return Array.from({ length: n }, (_, i) => ({ ...make(i), timestamp: new Date(end - (n - i) * 1000).toISOString() }));
+}
+
+const seedFive = (i: number) => ({ cpu: 40 + (i % 7), memory: 60, rps: 1200 + i, activeConnections: 130, errorRate: 0.4 });
+const thirtyTwo = (i: number) => Object.fromEntries(Array.from({ length: 32 }, (_, m) => [`m${m}`, (i * 7 + m) % 500]));
+
+describe("storage cost", () => {
+  it("GET …/stats counts the object's rows read and written and its database's size", async () => {
+    await stub("w5").publish({ samples: samples(1, seedFive) });
+    const before = await stats("w5");
+    expect(before.storage.rowsWritten).toBeGreaterThan(0);
+    expect(before.storage.bytes).toBeGreaterThan(0);
+    await stub("w5").publish({ samples: samples(1, seedFive) });
+    await stub("w5").series({ from: 0, to: Date.now(), step: "1h", metrics: ["cpu"] });
+    const after = await stats("w5");
+    expect(after.storage.rowsWritten).toBeGreaterThan(before.storage.rowsWritten);
+    expect(after.storage.rowsRead).toBeGreaterThan(before.storage.rowsRead);
+  });
+
+  it.each([
+    ["w5", "the seed's five", seedFive],
+    ["w32", "32 metrics", thirtyTwo],
+  ])("a sample costs about one row written (%s: %s)", async (id, _what, make) => {
+    await stub(id).publish({ samples: samples(1, make) }); // tables created
+    const before = await written(id);
+    // Ten minutes at 1 Hz, a sample a publish: the event, and the history buckets once a minute.
+    for (const sample of samples(600, make)) await stub(id).publish({ samples: [sample] });
+    await committed(id);
+    expect(((await written(id)) - before) / 600).toBeLessThanOrEqual(1.1);
+  });
+
+  it("a log line costs at most about one row in requests of ten; a health-check run about one", async () => {
+    await stub("w5").publishLogs({ lines: [line(0)] });
+    let before = await written("w5");
+    for (let r = 0; r < 30; r++) await stub("w5").publishLogs({ lines: Array.from({ length: 10 }, (_, i) => line(r * 10 + i)) });
+    expect(((await written("w5")) - before) / 300).toBeLessThanOrEqual(1.1);
+
+    const run = (i: number): CheckRun => ({ ok: true, latencyMs: 12, statusCode: 200, at: Date.now() + i * 3_600_000 });
+    await stub("h3").recordCheck({ name: "cost", run: run(-1) }); // the first run: the check is up
+    before = await written("h3");
+    for (let i = 0; i < 100; i++) await stub("h3").recordCheck({ name: "cost", run: run(i) });
+    expect(((await written("h3")) - before) / 100).toBeLessThanOrEqual(1.1);
+  });
+
+  it("an alert level survives a restart without a write per publish: one resolved, no second critical", async () => {
+    const stream = await openStream("/api/dashboards/w32/events?history=0&metrics=m3&logs=none");
+    await stub("w32").publish({ samples: samples(1, () => ({ m3: 950 })) });
+    const [, raised] = await stream.waitFor(2); // the sample and its critical alert
+    expect((JSON.parse(raised!.data) as Alert).level).toBe("critical");
+    await abortAllDurableObjects();
+    await stub("w32").publish({ samples: samples(1, () => ({ m3: 920 })) }); // still critical: no new alert
+    await stub("w32").publish({ samples: samples(1, () => ({ m3: 10 })) });
+    const after = await openStream("/api/dashboards/w32/events?metrics=m3&logs=none", { "Last-Event-ID": raised!.id });
+    const events = await after.waitFor(3);
+    expect(events.map((e) => (e.event === "alert" ? (JSON.parse(e.data) as Alert).level : e.event))).toEqual([
+      "metric-update",
+      "metric-update",
+      "resolved",
+    ]);
+    await Promise.all([stream.close(), after.close()]);
+  });
+
+  it("a simulated dashboard nobody watches writes nothing over two cron invocations; a watched one does", async () => {
+    const [quietBefore, watchedBefore] = [await written("wsim1"), await written("wsim2")];
+    const stream = await openStream("/api/dashboards/wsim2/events?history=0");
+    const controller = () => createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" });
+    await worker.scheduled(controller(), env);
+    await worker.scheduled(controller(), env);
+    expect(await written("wsim1")).toBe(quietBefore);
+    expect((await stats("wsim1")).eventsPublished).toBe(0);
+    await stream.waitFor(2);
+    expect(await written("wsim2")).toBeGreaterThan(watchedBefore);
+    await stream.close();
+  });
+
+  it("the JSON metrics route is rate-limited per dashboard like points: 429 with Retry-After, nothing published", async () => {
+    await runInDurableObject(stub("w5"), (obj: DashboardObject) => {
+      (obj as unknown as { pointBucket: TokenBucket }).pointBucket = new TokenBucket(1, 8);
+    });
+    const before = (await stats("w5")).eventsPublished;
+    const send = (n: number) =>
+      SELF.fetch("https://dash.test/api/dashboards/w5/metrics", {
+        method: "POST",
+        headers: { Authorization: "Bearer test-ingest-token-0123456789", "Content-Type": "application/json" },
+        body: JSON.stringify(samples(n, seedFive)),
+      });
+    expect((await send(1)).status).toBe(202); // 5 values
+    const refused = await send(1); // 5 more: over the burst of 8
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ error: "rate_limited" });
+    expect((await stats("w5")).eventsPublished).toBe(before + 1);
+  });
+});
+
+describe("bounded by bytes", () => {
+  it("the in-memory window holds at most WINDOW_MAX_BYTES; a resume older than it comes from the log, exactly", async () => {
+    const big = "x".repeat(8000);
+    const first = await stub("t40").publishLogs({ lines: [line(0)] });
+    for (let r = 0; r < 8; r++)
+      await stub("t40").publish({ samples: [], logs: Array.from({ length: 100 }, (_, i) => line(r * 100 + i, big)) });
+    await committed("t40");
+    const held = await runInDurableObject(stub("t40"), (obj: DashboardObject) => (obj as unknown as { window: RecentWindow }).window);
+    expect(held.bytes).toBeLessThanOrEqual(WINDOW_MAX_BYTES);
+    expect(held.entries.length).toBeLessThan(801);
+    const resumed = await openStream("/api/dashboards/t40/events?logs=debug", { "Last-Event-ID": (first as { ids: string[] }).ids[0]! });
+    const events = await resumed.waitFor(800, 10_000);
+    expect(events.every((e) => e.event === "log")).toBe(true);
+    expect(new Set(events.map((e) => e.id)).size).toBe(800);
+    await resumed.close();
+  });
+
+  it("the SQLite event log keeps at most MAX_LOG_BYTES: the oldest go first, and a resume below them is told", async () => {
+    await runInDurableObject(stub("sqlite-cap"), async (_obj, state) => {
+      const log = new SqliteEventLog(state.storage.sql, 200_000);
+      const data = JSON.stringify({ text: "y".repeat(1000) });
+      for (let i = 0; i < 400; i++) await log.append([{ id: `${1000 + i}-0`, event: "log", data }]);
+      const kept = await log.readAfter("0-0", 1000);
+      const bytes = kept.reduce((n, e) => n + e.id.length + e.event.length + e.data.length + 3, 0);
+      expect(bytes).toBeLessThanOrEqual(200_000);
+      expect(kept.length).toBeGreaterThan(100);
+      expect(kept[kept.length - 1]!.id).toBe("1399-0"); // the newest are kept
+      const trimmed = await log.trimmedThrough();
+      expect(Number(trimmed!.split("-")[0]) + 1).toBe(Number(kept[0]!.id.split("-")[0]));
+    });
+  });
+});
+
+function line(i: number, message = `line ${i}`): LogLine {
+  return { level: "info", message, timestamp: new Date().toISOString() };
+}
