@@ -72,7 +72,7 @@ describe("storage cost", () => {
     await abortAllDurableObjects();
     await stub("w32").publish({ samples: samples(1, () => ({ m3: 920 })) }); // still critical: no new alert
     await stub("w32").publish({ samples: samples(1, () => ({ m3: 10 })) });
-    const after = await openStream("/api/dashboards/w32/events?metrics=m3&logs=none", { "Last-Event-ID": raised!.id });
+    const after = await openStream("/api/dashboards/w32/events?metrics=m3&logs=none", { "Last-Event-ID": raised!.id! });
     const events = await after.waitFor(3);
     expect(events.map((e) => (e.event === "alert" ? (JSON.parse(e.data) as Alert).level : e.event))).toEqual([
       "metric-update",
