@@ -80,6 +80,12 @@ export interface StackOptions {
    * 3 s deadline on Upstash calls.
    */
   bridgeProcess?: boolean;
+  /** The event log: Upstash through the bridge (default) or the objects' own SQLite. */
+  log?: "upstash" | "sqlite";
+  /** More variables, or other values for the ones above (e.g. DASHBOARDS). */
+  vars?: Record<string, string>;
+  /** wrangler configurations instead of the product's wrangler.toml (e.g. a benchmark Worker). */
+  configs?: string[];
 }
 
 /** The bridge as a child process (`npm run bridge`). */
@@ -161,14 +167,14 @@ export class Stack {
 
   private async startWorker(): Promise<void> {
     const vars: Record<string, string> = {
-      UPSTASH_REDIS_REST_URL: this.bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: "bench-token",
+      ...(this.options.log === "sqlite" ? {} : { UPSTASH_REDIS_REST_URL: this.bridge.url, UPSTASH_REDIS_REST_TOKEN: "bench-token" }),
       INGEST_TOKEN,
       DASHBOARDS: JSON.stringify([{ id: DASHBOARD, name: "Benchmark" }]),
       HEARTBEAT_SECONDS: String(this.options.heartbeatSeconds ?? 15),
       MAX_STREAMS_PER_DASHBOARD: String(this.options.maxStreams ?? 100_000),
       RELAYS_PER_DASHBOARD: String(this.options.relays ?? 0),
       STREAMS_PER_RELAY: String(this.options.streamsPerRelay ?? 2000),
+      ...this.options.vars,
     };
     const args = [
       "wrangler",
@@ -183,6 +189,7 @@ export class Stack {
       String(this.inspectorPort),
     ];
     if (this.options.sink) args.push("-c", "wrangler.toml", "-c", "bench/sink/wrangler.toml");
+    for (const config of this.options.configs ?? []) args.push("-c", config);
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     this.wrangler = spawn("npx", args, {
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },

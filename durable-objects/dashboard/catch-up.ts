@@ -9,10 +9,10 @@ import { entryBytes, RecentWindow, WINDOW_MAX_BYTES } from "../streams/recent-wi
 const LOG_PAGE = 1000;
 /**
  * The most a catch-up sends from the log (payload bytes), the newest events before the window:
- * an hour of samples of 32 metrics fits; a log-heavy dashboard's older lines are announced by a
- * `gap` instead, so no reconnect holds more than this in the object's memory.
+ * the hour before it of 1 Hz samples of 32 metrics fits; a log-heavy dashboard's older lines are
+ * announced by a `gap` instead, so no reconnect holds more than a few times this in memory.
  */
-export const CATCH_UP_MAX_BYTES = 8 * 1024 * 1024;
+export const CATCH_UP_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Events read oldest first, keeping the newest within a byte budget; `dropped`: the newest let go. */
 class NewestWithin {

@@ -1,7 +1,8 @@
 // Every SQL statement an object runs goes through this meter, which adds up the rows each cursor
 // read and wrote: Cloudflare bills those rows (GET …/stats shows the totals as `storage`).
-// workerd counts them on the cursor as it is consumed, so cursors are tallied later, once their
-// statements have run (the code here consumes every cursor before it runs the next statement).
+// workerd counts them on the cursor as it is consumed, so a cursor is tallied when the next
+// statement runs (the code here consumes every cursor before it runs the next statement), and
+// the meter never holds more than one: a cursor may hold its rows.
 
 /** What the object's modules use of SqlStorage: statements, metered. */
 export type Sql = Pick<SqlStorage, "exec">;
@@ -16,15 +17,14 @@ export interface StorageUse {
 export class StorageMeter implements Sql {
   private read = 0;
   private written = 0;
-  private pending: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  private pending: SqlStorageCursor<Record<string, SqlStorageValue>> | null = null;
 
   constructor(private readonly storage: SqlStorage) {}
 
   exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
-    // A long run of statements between two reads of the totals is tallied as it goes.
-    if (this.pending.length >= 256) this.tally();
+    this.tally();
     const cursor = this.storage.exec<T>(query, ...bindings);
-    this.pending.push(cursor as unknown as SqlStorageCursor<Record<string, SqlStorageValue>>);
+    this.pending = cursor as unknown as SqlStorageCursor<Record<string, SqlStorageValue>>;
     return cursor;
   }
 
@@ -35,10 +35,9 @@ export class StorageMeter implements Sql {
   }
 
   private tally(): void {
-    for (const c of this.pending) {
-      this.read += c.rowsRead;
-      this.written += c.rowsWritten;
-    }
-    this.pending = [];
+    if (!this.pending) return;
+    this.read += this.pending.rowsRead;
+    this.written += this.pending.rowsWritten;
+    this.pending = null;
   }
 }

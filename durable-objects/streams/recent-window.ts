@@ -10,7 +10,7 @@ const WINDOW_MAX_ENTRIES = 4000;
  * What the window may hold in bytes, by `entryBytes`: 4,000 log lines of 8 KB would be about
  * 100 MB of strings, frames and parsed payloads, most of an object's 128 MB.
  */
-export const WINDOW_MAX_BYTES = 12 * 1024 * 1024;
+export const WINDOW_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Memory an entry holds, roughly: its payload text, an encoded frame of it and, once a filter

@@ -117,7 +117,7 @@ export const ROLLUP_TEST_DASHBOARDS = Array.from({ length: 8 }, (_, i) => ({
  * 32 metrics (the most one may define), and two simulated ones, which cost nothing until watched
  * (their check-run dashboard is h3, with the check dashboards).
  */
-export const COST_TEST_DASHBOARDS = [
+export const COST_TEST_DASHBOARDS: Json[] = [
   { id: "w5", name: "Cost 5", simulate: false },
   {
     id: "w32",
