@@ -400,6 +400,63 @@ describe("the dashboard on Pages (wrangler pages dev → service binding → wra
       expect(fetched.filter((path) => path.includes(chunk!))).toEqual([]);
     }
   });
+
+  it("pauses the stream after the page has been hidden for 5 minutes, and resumes from lastEventId when it is shown: nothing missed", async () => {
+    // Headless Chromium keeps every page visible (a minimized window, a tab behind another and a
+    // frozen page all still read "visible"), so the page is told it is hidden the way a browser
+    // tells it: document.hidden / visibilityState and a visibilitychange event. The 5-minute
+    // grace the dashboard sets passes on Playwright's clock, in a browser of this test's own.
+    const own = await launchBrowser();
+    try {
+      await own.context.clock.install();
+      const p = await own.context.newPage();
+      const streams: string[] = [];
+      p.on("request", (r) => {
+        if (r.url().includes("/api/dashboards/demo/events")) streams.push(r.url());
+      });
+      const setHidden = (hidden: boolean) =>
+        p.evaluate((h) => {
+          Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+          Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+          document.dispatchEvent(new Event("visibilitychange"));
+        }, hidden);
+      const clients = async () => (await stats(worker.url, "demo")).connectedClients;
+
+      await p.goto(`${pages.url}/?dashboard=demo&window=1`);
+      await waitForState(p, "live", 30_000);
+      await expect.poll(clients, { timeout: 10_000 }).toBe(1);
+      expect(streams).toHaveLength(1);
+
+      // Hidden for less than the grace: the stream stays.
+      await setHidden(true);
+      await p.clock.fastForward("04:50");
+      await sleep(500);
+      expect(await clients()).toBe(1);
+      expect(await state(p)).toBe("live");
+
+      // Past it: closed on the server too, and the page says paused.
+      await p.clock.fastForward("00:15");
+      await waitForState(p, "paused", 5000);
+      await expect.poll(clients, { timeout: 10_000, interval: 250 }).toBe(0);
+      const lastBeforeHiding = (await debug(p)).ids.at(-1)!;
+      await sleep(1500); // events published meanwhile (1 Hz) come with the resume
+
+      await setHidden(false);
+      await waitForState(p, "live", 10_000);
+      expect(streams).toHaveLength(2);
+      expect(new URL(streams[1]!).searchParams.get("lastEventId")).toBe(lastBeforeHiding);
+      await expect.poll(clients, { timeout: 10_000 }).toBe(1);
+      const lastAtResume = parseEventId((await stats(worker.url, "demo")).lastEventId)!;
+      await expect
+        .poll(async () => (await debug(p)).ids.some((id) => compareEventIds(parseEventId(id)!, lastAtResume) > 0), { timeout: 10_000 })
+        .toBe(true);
+      const ids = await expectContiguous(p);
+      expect(ids.indexOf(lastBeforeHiding)).toBeGreaterThan(0);
+      expect(ids.indexOf(lastBeforeHiding)).toBeLessThan(ids.length - 1);
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe("the Vite dev server (npm run dev), on a Worker of its own", () => {
@@ -442,64 +499,6 @@ describe("the Vite dev server (npm run dev), on a Worker of its own", () => {
     await expect.poll(async () => (await stats(worker.url, "edge-cache")).connectedClients, { timeout: 10_000 }).toBe(1);
     source.close();
     await expect.poll(async () => (await stats(worker.url, "edge-cache")).connectedClients, { timeout: 10_000, interval: 250 }).toBe(0);
-  });
-
-  it("pauses the stream after the page has been hidden for 5 minutes, and resumes from lastEventId when it is shown: nothing missed", async () => {
-    // Headless Chromium keeps every page visible (a minimized window, a tab behind another and a
-    // frozen page all still read "visible"), so the page is told it is hidden the way a browser
-    // tells it: document.hidden / visibilityState and a visibilitychange event. The 5-minute
-    // grace the dashboard sets passes on Playwright's clock, in a browser of this test's own.
-    const own = await launchBrowser();
-    try {
-      await own.context.clock.install();
-      const p = await own.context.newPage();
-      const streams: string[] = [];
-      p.on("request", (r) => {
-        if (r.url().includes("/api/dashboards/demo/events")) streams.push(r.url());
-      });
-      const setHidden = (hidden: boolean) =>
-        p.evaluate((h) => {
-          Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
-          Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
-          document.dispatchEvent(new Event("visibilitychange"));
-        }, hidden);
-      const clients = async () => (await stats(worker2.url, "demo")).connectedClients;
-
-      await p.goto(`${vite.url}/?dashboard=demo&window=1`);
-      await waitForState(p, "live", 30_000);
-      await expect.poll(clients, { timeout: 10_000 }).toBe(1);
-      expect(streams).toHaveLength(1);
-
-      // Hidden for less than the grace: the stream stays.
-      await setHidden(true);
-      await p.clock.fastForward("04:50");
-      await sleep(1000);
-      expect(await clients()).toBe(1);
-      expect(await state(p)).toBe("live");
-
-      // Past it: closed on the server too, and the page says paused.
-      await p.clock.fastForward("00:15");
-      await waitForState(p, "paused", 5000);
-      await expect.poll(clients, { timeout: 10_000, interval: 250 }).toBe(0);
-      const lastBeforeHiding = (await debug(p)).ids.at(-1)!;
-      await sleep(2500); // events published meanwhile come with the resume
-
-      await setHidden(false);
-      await waitForState(p, "live", 10_000);
-      expect(streams).toHaveLength(2);
-      expect(new URL(streams[1]!).searchParams.get("lastEventId")).toBe(lastBeforeHiding);
-      await expect.poll(clients, { timeout: 10_000 }).toBe(1);
-      const lastAtResume = parseEventId((await stats(worker2.url, "demo")).lastEventId)!;
-      await expect
-        .poll(async () => (await debug(p)).ids.some((id) => compareEventIds(parseEventId(id)!, lastAtResume) > 0), { timeout: 10_000 })
-        .toBe(true);
-      const ids = await expectContiguous(p, worker2.url);
-      expect(ids.indexOf(lastBeforeHiding)).toBeGreaterThan(0);
-      expect(ids.indexOf(lastBeforeHiding)).toBeLessThan(ids.length - 2);
-    } finally {
-      await own.close();
-    }
-    await expect.poll(async () => (await stats(worker2.url, "demo")).connectedClients, { timeout: 10_000, interval: 250 }).toBe(0);
   });
 
   it("tells the user when the server no longer has the events it missed", async () => {
