@@ -97,17 +97,45 @@ describe("history windows", () => {
     await tab.close();
   });
 
-  it("keeps each chart across the clock's ticks: a redraw each second, not a new chart", async () => {
-    // The x range moves every second; rebuilding five uPlot charts for it kept the main thread
-    // busy for seconds after a load.
+  it("keeps each chart as live samples move its edge: redrawn in place, at most twice per refresh step (5 s at 24 h), never rebuilt", async () => {
+    // The x range follows the live samples; rebuilding five uPlot charts for it every second kept
+    // the main thread busy for seconds after a load, and redrawing them for every sample was most
+    // of a live page's main-thread time. Counted in the page: the draws of this chart's canvas
+    // (uPlot clears it once per draw) and any uPlot chart built in its container.
     const plot = await chart().locator(".uplot").elementHandle();
+    await page.evaluate(() => {
+      const w = window as unknown as { draws: number[]; built: number; startedAt: number };
+      const container = document.querySelector('.chart.history[data-metric="load"] .plot')!;
+      const canvas = container.querySelector("canvas")!;
+      Object.assign(w, { draws: [], built: 0, startedAt: performance.now() });
+      const clearRect = CanvasRenderingContext2D.prototype.clearRect;
+      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: [number, number, number, number]) {
+        if (this.canvas === canvas) w.draws.push(performance.now() - w.startedAt);
+        return clearRect.apply(this, args);
+      };
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n instanceof Element && n.classList.contains("uplot")) w.built++;
+      }).observe(container, { childList: true, subtree: true });
+    });
     const before = await attr("data-last");
-    // Live samples move the window's right edge with them.
-    for (const load of [41, 42, 43]) {
+    // A live sample every half second for 6 s: the window's right edge moves with them.
+    for (let load = 41; load <= 52; load++) {
       await ingest([{ load }]);
-      await page.waitForTimeout(800);
+      await page.waitForTimeout(500);
     }
     await expect.poll(() => attr("data-last"), { timeout: 10_000 }).not.toBe(before);
+    const { draws, built, seconds } = await page.evaluate(() => {
+      const w = window as unknown as { draws: number[]; built: number; startedAt: number };
+      return { draws: w.draws, built: w.built, seconds: (performance.now() - w.startedAt) / 1000 };
+    });
+    // A redraw when the samples are taken in (at most once per 5 s) and one when the edge steps
+    // (every 5 s it crosses): over more than 5 s at least one, and never three within 4 s, which
+    // a draw per sample or per second would give.
+    const at = `draws at ${draws.map((t) => Math.round(t)).join(", ")} ms`;
+    expect(seconds).toBeGreaterThan(5.5);
+    expect(draws.length, at).toBeGreaterThanOrEqual(1);
+    for (let i = 2; i < draws.length; i++) expect(draws[i]! - draws[i - 2]!, at).toBeGreaterThanOrEqual(4000);
+    expect(built).toBe(0);
     expect(await plot!.evaluate((el) => el.isConnected)).toBe(true);
   });
 

@@ -486,6 +486,8 @@ describe("useEventStream", () => {
     });
   });
 
+  // The dashboard's own use of pauseWhenHidden (its 5-minute grace, the stream closed on the
+  // server and resumed from lastEventId) is checked in Chromium: test/browser/dashboard.test.ts.
   describe("with a document and a window (happy-dom)", () => {
     function page() {
       const win = new Window();

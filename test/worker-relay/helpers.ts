@@ -6,6 +6,8 @@ import type { DeliverBatch } from "../../core/rpc.ts";
 import type { RelayObject } from "../../durable-objects/relay/relay.ts";
 import { streamOf, stub, type OpenStream } from "../worker/helpers.ts";
 
+export { restart } from "../worker/helpers.ts";
+
 export function relay(dashboard: string, i: number) {
   return env.RELAY.getByName(`${dashboard}:${i}`);
 }
@@ -22,15 +24,6 @@ export async function relayState(dashboard: string, i: number): Promise<RelayVie
     const o = obj as unknown as { session: string | null; synced: boolean; fanout: { size: number } };
     return { session: o.session, synced: o.synced, viewers: o.fanout.size };
   });
-}
-
-/**
- * Restarts the object under `target` (ctx.abort(): its in-memory state is gone, the next request
- * gets a new instance, streams it held are cut). evictDurableObject() cannot be used here: it
- * waits for every stub to the object to go away, and relay and dashboard hold stubs to each other.
- */
-export async function restart(target: DurableObjectStub<DashboardObject> | DurableObjectStub<RelayObject>): Promise<void> {
-  await runInDurableObject(target as DurableObjectStub, (_obj, state) => state.abort("restarted by the test")).catch(() => {});
 }
 
 /** Streams the dashboard object holds itself (not on relays). */

@@ -61,10 +61,9 @@ describe("dashboard object on Upstash, when Upstash is in trouble", () => {
     await stream.close();
   });
 
-  // Missing in the object (see the report to the lead): catchUp() asks the log for
-  // trimmedThrough() before anything else, so a reconnecting client fails with "catch-up failed"
-  // while Redis is down, although its id is inside the in-memory window, which the log can only
-  // have trimmed after the window. Flip to it() once the object skips the log for covered resumes.
+  // A resume point inside the in-memory window cannot have lost events to trimming (the log
+  // only trims older than the window), so catch-up must not ask the log at all: with Redis down,
+  // asking would fail the reconnect with "catch-up failed".
   it("serves a client that resumes during an outage from memory when the window covers it", async () => {
     const ids = await publishMany("t2", 3);
     const warm = await openStream("/api/dashboards/t2/events?history=60"); // the window is loaded
@@ -80,10 +79,9 @@ describe("dashboard object on Upstash, when Upstash is in trouble", () => {
     }
   });
 
-  // Missing in the object (see the report): publish() awaits the Upstash append, so while
-  // Upstash hangs each publish takes the full timeout and the cron publisher, which publishes a
-  // tick at a time, skips the ticks in between. The events are durable once in the outbox, so
-  // publish() can return then. Flip to it() once it does.
+  // Events are durable once in the object's outbox, so publish() answers then, without waiting
+  // for the append: were it to wait, each publish would take the full Upstash timeout while
+  // Upstash hangs, and the cron publisher, a tick at a time, would skip the ticks in between.
   it("accepts a publish promptly while Upstash hangs (the outbox is durable)", async () => {
     await publishMany("t3", 1);
     const restore = await breakLog("t3", inject("upstashBlackholeUrl"));

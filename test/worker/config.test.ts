@@ -2,23 +2,45 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app.ts";
 import { ConfigError, readConfig } from "../../core/config/index.ts";
+import { shippedEnv, shippedVars } from "./shipped-config.ts";
 
 const read = (overrides: Record<string, unknown>) => () => readConfig({ ...env, ...overrides } as Env);
 
 describe("configuration", () => {
   it("reads the shipped wrangler.toml defaults", () => {
-    const config = readConfig({ ...env, HEARTBEAT_SECONDS: "15", INGEST_TOKEN: undefined } as Env);
+    // The vars as the file ships them, not this project's bindings (HEARTBEAT_SECONDS 1, …).
+    const config = readConfig(shippedEnv());
     expect(config).toMatchObject({
       retentionSeconds: 3600,
       historyDays: 7,
       heartbeatSeconds: 15,
       retryMs: 2000,
       publishIntervalMs: 1000,
+      publishWindowSeconds: 60,
       maxStreamsPerDashboard: 5000,
+      ticketTtlSeconds: 60,
+      relaysPerDashboard: 0,
+      streamsPerRelay: 2000,
+      logRate: { perSecond: 200, burst: 2000 },
+      pointRate: { perSecond: 50_000, burst: 100_000 },
+      maxLogBytes: 256 * 1024 * 1024,
+      otlpMaxBytes: 4 * 1024 * 1024,
+      influxMaxBytes: 8 * 1024 * 1024,
       ingestToken: undefined,
       viewer: null,
+      upstash: null,
     });
     expect(config.allowedOrigins).toContain("http://localhost:5173");
+    expect(config.dashboards.map((d) => d.id)).toEqual(["demo", "checkout-api", "edge-cache", "this-machine"]);
+    // A var left out of wrangler.toml falls back to the same value the file ships.
+    const unset = Object.fromEntries(Object.keys(shippedVars).map((k) => [k, undefined]));
+    const bare = readConfig({
+      ...shippedEnv(),
+      ...unset,
+      DASHBOARDS: shippedVars.DASHBOARDS,
+      ALLOWED_ORIGINS: shippedVars.ALLOWED_ORIGINS,
+    } as Env);
+    expect({ ...bare, dashboards: [] }).toEqual({ ...config, dashboards: [] });
   });
 
   it("reads TICKET_TTL_SECONDS as the lifetime of new viewer tickets (default 60 s)", async () => {

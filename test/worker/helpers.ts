@@ -2,6 +2,8 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { MetricSample } from "../../contract/index.ts";
+import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import type { RelayObject } from "../../durable-objects/relay/relay.ts";
 
 export interface OpenStream {
   response: Response;
@@ -81,6 +83,15 @@ export async function streamOf(response: Response, what = response.url): Promise
 
 export function stub(dashboard: string) {
   return env.DASHBOARD.getByName(dashboard);
+}
+
+/**
+ * Restarts the object under `target` (ctx.abort(): its in-memory state is gone, the next request
+ * gets a new instance, streams it held are cut). evictDurableObject() cannot be used here: it
+ * waits for every stub to the object to go away, and relay and dashboard hold stubs to each other.
+ */
+export async function restart(target: DurableObjectStub<DashboardObject> | DurableObjectStub<RelayObject>): Promise<void> {
+  await runInDurableObject(target as DurableObjectStub, (_obj, state) => state.abort("restarted by the test")).catch(() => {});
 }
 
 let clock = Date.parse("2026-11-21T10:00:00Z");

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
 import { ExportLogsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.ts";
 import { ExportMetricsServiceResponseSchema } from "../../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
-import { committed, getJson, openStream, stub } from "./helpers.ts";
+import { committed, getJson, openStream, restart, stub } from "./helpers.ts";
 import { counter, dp, gauge, request } from "./otlp-requests.ts";
 import { sdkLogs, sdkMetrics } from "./protocols/producers.ts";
 
@@ -78,7 +78,7 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
     await stream.close();
   });
 
-  it("monotonic sums become per-second rates; a reset is a new baseline, never a negative rate; delta uses its start time", async () => {
+  it("monotonic sums become per-second rates; a reset is a new baseline, never a negative rate; delta uses its start time; the series continues across a restart", async () => {
     const stream = await openStream("/api/dashboards/o3/events?history=0");
     const t = at(60);
     // Cumulative: baseline, +200 over 2 s, a reset (value drops), +40 over 1 s.
@@ -99,13 +99,28 @@ describe("OTLP metrics: POST /api/dashboards/:id/otlp/v1/metrics", () => {
       [40, new Date(t + 4000).toISOString()],
       [200, new Date(t + 6000).toISOString()],
     ]);
-    // The baseline a restart needs is stored when the series resets (20 at t+3 s); later points
-    // only at most once a minute (durable-objects/ingest/counter-rates.ts).
-    await runInDurableObject(stub("o3"), async (_obj, state) => {
+    await stream.close();
+    // The baseline survives the object's restart. It is written when a series appears or resets
+    // (here 20 at t+3 s) and then at most once a minute (durable-objects/ingest/counter-rates.ts),
+    // so after a restart the next point's rate is the average since the stored one. Had the
+    // object forgotten it, the point would only set a new baseline and the sample at t+8 s would
+    // carry queue_depth alone.
+    type Marked = { restartMarker?: true };
+    await runInDurableObject(stub("o3"), async (obj, state) => {
       const rows = state.storage.sql.exec("SELECT key, v FROM counter_series").toArray();
       expect(rows).toContainEqual({ key: "http.requests{service.name=svc}", v: 20 });
+      (obj as Marked).restartMarker = true;
     });
-    await stream.close();
+    await restart(stub("o3"));
+    const after = await openStream("/api/dashboards/o3/events?history=0");
+    // A new instance: nothing in memory came through.
+    expect(await runInDurableObject(stub("o3"), (obj) => (obj as Marked).restartMarker)).toBeUndefined();
+    const next = request(counter("http.requests", [dp(100, t + 8000)]), gauge("queue_depth", [dp(9, t + 8000)]));
+    expect((await metrics("o3", next)).status).toBe(200);
+    const [update] = dataOf(await after.waitFor(1));
+    // +80 over the 5 s since the stored point (20 at t+3 s).
+    expect(update).toEqual({ req_rate: 16, queue_depth: 9, timestamp: new Date(t + 8000).toISOString() });
+    await after.close();
   });
 
   it("partialSuccess counts and names what was not shown: histograms, no metric, ambiguous series, out of window, out of range", async () => {
