@@ -5,6 +5,7 @@ import {
   checkTestDashboards,
   CUSTOM_TEST_DASHBOARDS,
   INGEST_TEST_DASHBOARDS,
+  PROMETHEUS_TEST_DASHBOARDS,
   ROLLUP_TEST_DASHBOARDS,
   SHIPPED_DASHBOARDS,
 } from "./test/setup/dashboards.ts";
@@ -19,6 +20,7 @@ const testBindings = {
     ...SHIPPED_DASHBOARDS,
     ...CUSTOM_TEST_DASHBOARDS,
     ...INGEST_TEST_DASHBOARDS,
+    ...PROMETHEUS_TEST_DASHBOARDS,
     ...ROLLUP_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
