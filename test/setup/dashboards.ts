@@ -160,7 +160,7 @@ export const PROMETHEUS_METRICS = [
   },
 ];
 
-export const PROMETHEUS_TEST_DASHBOARDS = Array.from({ length: 12 }, (_, i) => ({
+export const PROMETHEUS_TEST_DASHBOARDS = Array.from({ length: 14 }, (_, i) => ({
   id: `p${i + 1}`,
   name: `Prometheus ${i + 1}`,
   simulate: false,

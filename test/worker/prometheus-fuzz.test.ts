@@ -2,7 +2,8 @@
 // shape (known and unknown series, counters, NaN and stale markers, values out of range, times
 // out of the window), mutated before snappy (protobuf damage) or after (snappy damage), random
 // bytes, and wrong headers. Never a 5xx; a 4xx writes nothing, a 204 writes at most one event per
-// sample it counts as written (nothing half-published); the stream alongside stays well-formed.
+// sample it counts as written; the stream alongside stays well-formed. And intact requests of
+// gauges whose outcome is known in advance: all of one is written, or none of it.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareEventIds, parseEventId, type DashboardStats } from "../../contract/index.ts";
@@ -11,6 +12,8 @@ import { mutated } from "./protocols/mutations.ts";
 import { PROTOBUF, remoteWrite, snappy, STALE, TOKEN, writeRequest, type Series } from "./remote-write-requests.ts";
 
 const DASH = "p11";
+/** The dashboard of the all-or-nothing property. */
+const MODEL_DASH = "p13";
 const NOW = Date.now();
 
 const name = fc.constantFrom(
@@ -70,9 +73,9 @@ const headers = fc.oneof(
   },
 );
 
-async function published(): Promise<number> {
-  await committed(DASH);
-  return (await getJson<DashboardStats>(`/api/dashboards/${DASH}/stats`)).body.eventsPublished;
+async function published(dashboard = DASH): Promise<number> {
+  await committed(dashboard);
+  return (await getJson<DashboardStats>(`/api/dashboards/${dashboard}/stats`)).body.eventsPublished;
 }
 
 let watcher: OpenStream;
@@ -112,6 +115,71 @@ describe("remote write under fuzzing", { timeout: 120_000 }, () => {
     // Every kind of answer happened, and accepted requests did publish.
     expect([...seen.keys()]).toEqual(expect.arrayContaining([204, 400, 401, 415]));
     expect(wrote).toBeGreaterThan(50);
+  });
+
+  it("all or nothing: an intact request of gauges is written whole when every value is in range, else refused whole", async () => {
+    // node_load1 (min 0) and the memory ratio (× 100, 0–100), each series at most once, times
+    // distinct within a series: the expected outcome follows from the values alone.
+    const samples = (value: fc.Arbitrary<number | typeof STALE>) =>
+      fc.uniqueArray(
+        fc.tuple(
+          value,
+          fc.integer({ min: 0, max: 5 }).map((k) => NOW - 10_000 - k * 1000),
+        ),
+        {
+          minLength: 1,
+          maxLength: 4,
+          selector: ([, t]) => t,
+        },
+      );
+    const special = fc.constantFrom<number | typeof STALE>(STALE, NaN, -0.5, Infinity);
+    const load = fc.option(
+      samples(fc.oneof({ weight: 9, arbitrary: fc.double({ min: 0, max: 64, noNaN: true }) }, { weight: 1, arbitrary: special })),
+    );
+    const memory = fc.option(
+      samples(fc.oneof({ weight: 9, arbitrary: fc.double({ min: 0, max: 1.05, noNaN: true }) }, { weight: 1, arbitrary: special })),
+    );
+    const outcomes = new Set<string>();
+    let before = await published(MODEL_DASH);
+    await fc.assert(
+      fc.asyncProperty(load, memory, async (l, m) => {
+        const list: Series[] = [];
+        if (l)
+          list.push({
+            labels: [
+              ["__name__", "node_load1"],
+              ["job", "node"],
+            ],
+            samples: l,
+          });
+        if (m)
+          list.push({
+            labels: [
+              ["__name__", "instance:node_memory_used:ratio"],
+              ["job", "node"],
+            ],
+            samples: m,
+          });
+        const kept = [...(l ?? []), ...(m ?? [])].filter(([v]) => v !== STALE && !Number.isNaN(v)) as [number, number][];
+        const refused =
+          (l ?? []).some(([v]) => v !== STALE && (v < 0 || v === Infinity)) ||
+          (m ?? []).some(([v]) => v !== STALE && (v * 100 > 100 || v < 0 || v === Infinity));
+        const response = await remoteWrite(MODEL_DASH, snappy(writeRequest(list)));
+        const after = await published(MODEL_DASH);
+        if (refused) {
+          expect(response.status, await response.text()).toBe(400);
+          expect(after).toBe(before);
+        } else {
+          expect(response.status, await response.text()).toBe(204);
+          expect(response.headers.get("x-prometheus-remote-write-samples-written")).toBe(String(kept.length));
+          expect(after - before).toBe(new Set(kept.map(([, t]) => t)).size);
+        }
+        outcomes.add(refused ? "refused" : kept.length > 0 ? "written" : "empty");
+        before = after;
+      }),
+      { numRuns: 300 },
+    );
+    expect([...outcomes].sort()).toEqual(["empty", "refused", "written"]);
   });
 
   it("left the stream alongside well-formed and complete", async () => {

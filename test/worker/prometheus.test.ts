@@ -1,15 +1,16 @@
 // Prometheus remote write through the Worker's route, with hand-built WriteRequests read back
 // from the SSE stream: mapping (gauges, counters by name and by `source.rate`, sums over CPUs,
 // a histogram bucket), what is skipped (stale markers, NaN, unknown series) and every answer
-// Prometheus's queue acts on. Dashboards p1–p12 (test/setup/dashboards.ts) are this file's and
+// Prometheus's queue acts on. Dashboards p1–p14 (test/setup/dashboards.ts) are this file's and
 // prometheus-fuzz.test.ts's.
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DashboardStats } from "../../contract/index.ts";
 import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
+import { app } from "../../worker/app.ts";
 import { committed, getJson, openStream, stub } from "./helpers.ts";
 import { maxCompressedLength } from "../../worker/protocols/snappy.ts";
-import { at, bomb, remoteWrite, send, series, snappy, STALE, TOKEN, writeRequest } from "./remote-write-requests.ts";
+import { at, bomb, PROTOBUF, remoteWrite, send, series, snappy, STALE, TOKEN, writeRequest } from "./remote-write-requests.ts";
 
 const NODE = { instance: "db-1:9100", job: "node" };
 const WRITTEN = "x-prometheus-remote-write-samples-written";
@@ -206,12 +207,24 @@ describe("remote write: POST /api/dashboards/:id/prometheus/api/v1/write", () =>
 describe("remote write: requests Prometheus must not retry", () => {
   const valid = () => snappy(writeRequest([series("node_load1", NODE, [[1, at(2)]])]));
 
-  it("401 without the ingest token or with another one", async () => {
+  it("401 without the ingest token or with another one; 403 when ingest is off", async () => {
     const none = await remoteWrite("p9", valid(), { Authorization: "" });
     expect(none.status).toBe(401);
     const wrong = await remoteWrite("p9", valid(), { Authorization: `Bearer ${TOKEN}x` });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ error: "unauthorized" });
+    // The same app with INGEST_TOKEN unset.
+    const off = await app.request(
+      "https://dash.test/api/dashboards/p9/prometheus/api/v1/write",
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": PROTOBUF, "Content-Encoding": "snappy" },
+        body: valid(),
+      },
+      { ...env, INGEST_TOKEN: undefined } as Env,
+    );
+    expect(off.status).toBe(403);
+    expect(await off.json()).toMatchObject({ error: "ingest_disabled" });
   });
 
   it("415 for another Content-Type, remote write 2.0, or another Content-Encoding", async () => {
