@@ -274,6 +274,9 @@ describe("remote write: requests Prometheus must not retry", () => {
     expect(await lying.text()).toBe("body is not valid snappy: inflates past the 1000 bytes its header states");
     const huge = await remoteWrite("p10", new Uint8Array(maxCompressedLength(4 * MiB) + 1));
     expect(huge.status).toBe(413);
+    expect(await huge.text()).toBe(
+      `the snappy body exceeds ${maxCompressedLength(4 * MiB)} bytes, more than any block of PROMETHEUS_MAX_BYTES (4194304) compresses to; lower queue_config.max_samples_per_send`,
+    );
     expect(await published("p10")).toBe(0);
   });
 

@@ -6,15 +6,14 @@
 // 429 with Retry-After over the point rate (retried); never a 5xx for bad input, since a 5xx is
 // resent forever. All or nothing, like line protocol: a refused sample means nothing of the
 // request is written. 401/403 are ingestAuth's JSON.
-import { Hono, type Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { retryAfterSeconds } from "../errors.ts";
 import { ingestAuth } from "../middleware/auth.ts";
 import { readConfig } from "../../core/config/index.ts";
 import type { Refused } from "../../core/ingest/refusals.ts";
 import { readBody } from "../protocols/body.ts";
-import { ProtocolError } from "../protocols/points.ts";
+import { ProtocolError, TooLarge } from "../protocols/points.ts";
 import { decodeRemoteWrite, remoteWriteMediaProblem } from "../protocols/remote-write.ts";
 import { maxCompressedLength } from "../protocols/snappy.ts";
 import { mapPoints } from "../ingest/mapping.ts";
@@ -22,10 +21,6 @@ import { dashboardStub } from "../stubs.ts";
 
 /** Remote write 2.0's count of what was stored; 1.0 senders ignore it, people and tests read it. */
 const WRITTEN = "X-Prometheus-Remote-Write-Samples-Written";
-
-function text(c: Context, status: ContentfulStatusCode, message: string, headers: Record<string, string> = {}): Response {
-  return c.text(message, status, headers);
-}
 
 function refusedText(refused: Refused): string {
   const count = refused.count === 1 ? "1 sample" : `${refused.count} samples`;
@@ -37,7 +32,7 @@ export const prometheus = new Hono<AppEnv>().post("/api/v1/write", ingestAuth, a
   const media = remoteWriteMediaProblem(c.req.header("Content-Type"), c.req.header("Content-Encoding"));
   if (media) {
     await c.req.raw.body?.cancel().catch(() => {});
-    return text(c, 415, media);
+    return c.text(media, 415);
   }
   const config = readConfig(c.env);
   let decoded;
@@ -47,31 +42,34 @@ export const prometheus = new Hono<AppEnv>().post("/api/v1/write", ingestAuth, a
     decoded = decodeRemoteWrite(block, config.prometheusMaxBytes);
   } catch (e) {
     if (!(e instanceof ProtocolError)) throw e;
-    if (e.code === "too_large")
-      return text(c, 413, `${e.message} once decompressed (PROMETHEUS_MAX_BYTES); lower queue_config.max_samples_per_send`);
-    return text(c, 400, e.message);
+    if (e instanceof TooLarge) {
+      const what =
+        e.limitBytes === config.prometheusMaxBytes
+          ? `${e.message} once decompressed (PROMETHEUS_MAX_BYTES)`
+          : `the snappy body exceeds ${e.limitBytes} bytes, more than any block of PROMETHEUS_MAX_BYTES (${config.prometheusMaxBytes}) compresses to`;
+      return c.text(`${what}; lower queue_config.max_samples_per_send`, 413);
+    }
+    return c.text(e.message, 400);
   }
   const dashboard = c.get("dashboard");
   const mapped = mapPoints(dashboard, decoded.points, { now: Date.now(), retentionSeconds: config.retentionSeconds });
-  if (mapped.refused.count > 0) return text(c, 400, refusedText(mapped.refused));
+  if (mapped.refused.count > 0) return c.text(refusedText(mapped.refused), 400);
   if (mapped.batches.length === 0) return c.body(null, 204, { [WRITTEN]: "0" });
   if (mapped.accepted > config.pointRate.burst) {
-    return text(
-      c,
-      413,
+    return c.text(
       `${mapped.accepted} samples for this dashboard in one request; it takes at most ${config.pointRate.burst} at once (INGEST_POINTS_BURST): lower queue_config.max_samples_per_send`,
+      413,
     );
   }
   const result = await dashboardStub(c.env, dashboard.id).publishPoints({ batches: mapped.batches, points: mapped.accepted, atomic: true });
   if ("retryAfterMs" in result) {
     const seconds = retryAfterSeconds(result.retryAfterMs);
-    return text(
-      c,
-      429,
+    return c.text(
       `dashboard "${dashboard.id}" takes ${config.pointRate.perSecond} samples/s (INGEST_POINTS_PER_SECOND); nothing was written, retry in ${seconds} s`,
+      429,
       { "Retry-After": String(seconds) },
     );
   }
-  if (!result.published) return text(c, 400, refusedText(result.refused));
+  if (!result.published) return c.text(refusedText(result.refused), 400);
   return c.body(null, 204, { [WRITTEN]: String(mapped.accepted) });
 });
