@@ -1,5 +1,5 @@
-// Which ingested series feeds which metric (OTLP, line protocol, Prometheus). Pure: the routes call it after
-// decoding, before anything reaches the dashboard object.
+// Which ingested series feeds which metric (OTLP, line protocol, Prometheus). Pure: the routes
+// call it after decoding, before anything reaches the dashboard object.
 //
 // The rule:
 // - A series is a name plus its attributes (OTLP: resource, scope and data-point attributes;
