@@ -9,7 +9,15 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/", "**/dist/", ".wrangler/", "worker/protocols/gen/", "worker-configuration.d.ts", "coverage/", ".scratch/"],
+    ignores: [
+      "**/node_modules/",
+      "**/dist/",
+      "**/.wrangler/",
+      "worker/protocols/gen/",
+      "worker-configuration.d.ts",
+      "coverage/",
+      ".scratch/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -6,6 +6,7 @@ import {
   COST_TEST_DASHBOARDS,
   CUSTOM_TEST_DASHBOARDS,
   INGEST_TEST_DASHBOARDS,
+  PROMETHEUS_TEST_DASHBOARDS,
   ROLLUP_TEST_DASHBOARDS,
   SHIPPED_DASHBOARDS,
 } from "./test/setup/dashboards.ts";
@@ -20,6 +21,7 @@ const testBindings = {
     ...SHIPPED_DASHBOARDS,
     ...CUSTOM_TEST_DASHBOARDS,
     ...INGEST_TEST_DASHBOARDS,
+    ...PROMETHEUS_TEST_DASHBOARDS,
     ...ROLLUP_TEST_DASHBOARDS,
     ...COST_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.

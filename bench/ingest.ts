@@ -1,7 +1,8 @@
 // `npm run bench:ingest [-- --seconds 10]`: points per second one dashboard object accepts through
-// InfluxDB line protocol (batches of 5,000 lines) and OTLP protobuf (5,000 data points), end to
-// end through `wrangler dev` (local workerd, default SQLite event log), plus the parse + mapping
-// CPU per point measured in this process with the Worker's own modules (same V8 as workerd).
+// InfluxDB line protocol (batches of 5,000 lines), OTLP protobuf (5,000 data points) and
+// Prometheus remote write (5,000 samples, snappy), end to end through `wrangler dev` (local
+// workerd, default SQLite event log), plus the parse + mapping CPU per point measured in this
+// process with the Worker's own modules (same V8 as workerd).
 // Separate from bench/run.ts on purpose (own wrangler dev, own dashboard, no viewers).
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,11 +10,14 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { compress } from "snappyjs";
 import type { DashboardDef } from "../contract/index.ts";
 import { freePort } from "../tools/free-port.ts";
 import { parseLineProtocol } from "../worker/protocols/line-protocol.ts";
 import { decodeOtlpMetrics } from "../worker/protocols/otlp.ts";
 import { ExportMetricsServiceRequestSchema } from "../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
+import { WriteRequestSchema } from "../worker/protocols/gen/prometheus/remote_pb.ts";
+import { decodeRemoteWrite } from "../worker/protocols/remote-write.ts";
 import { mapPoints } from "../worker/ingest/mapping.ts";
 
 const { values: args } = parseArgs({
@@ -57,8 +61,27 @@ function otlpBatch(): Uint8Array {
   );
 }
 
+/** A remote write request as Prometheus batches one: each series once, with its samples in time order. */
+function remoteWriteBatch(): Uint8Array {
+  const samples: { value: number; timestamp: bigint }[][] = Array.from({ length: SERIES }, () => []);
+  for (let i = 0; i < BATCH; i++) {
+    if (i % SERIES === 0) clock++;
+    samples[i % SERIES]!.push({ value: (i % 1000) / 10, timestamp: BigInt(clock) });
+  }
+  const timeseries = samples.map((list, k) => ({
+    labels: [
+      { name: "__name__", value: "bench_value" },
+      { name: "instance", value: "bench:9100" },
+      { name: "job", value: "bench" },
+      { name: "series", value: `s${k}` },
+    ],
+    samples: list,
+  }));
+  return compress(toBinary(WriteRequestSchema, create(WriteRequestSchema, { timeseries })));
+}
+
 /** Parse (+ decode) and map CPU per point, in µs, best of 20 runs. */
-function parseCost(): { line: number; otlp: number } {
+function parseCost(): { line: number; otlp: number; prometheus: number } {
   const def = {
     ...DASHBOARD,
     seed: false,
@@ -77,13 +100,36 @@ function parseCost(): { line: number; otlp: number } {
   };
   const text = lineBatch();
   const bytes = otlpBatch();
+  const block = remoteWriteBatch();
   return {
     line: best(() => mapPoints(def, parseLineProtocol(text, "ms").points, opts())),
     otlp: best(() => mapPoints(def, decodeOtlpMetrics(bytes, "protobuf").points, opts())),
+    prometheus: best(() => mapPoints(def, decodeRemoteWrite(block, 4 * 1024 * 1024).points, opts())),
   };
 }
 
-async function push(base: string, kind: "line" | "otlp"): Promise<{ pointsPerSecond: number; requests: number; failures: number }> {
+type Kind = "line" | "otlp" | "prometheus";
+
+/** URL, body, headers and the success status of one request of `kind`. */
+function request(base: string, kind: Kind): [string, Uint8Array | string, Record<string, string>, number] {
+  if (kind === "line")
+    return [
+      `${base}/api/v2/write?bucket=${DASHBOARD.id}&precision=ms`,
+      lineBatch(),
+      { Authorization: `Token ${TOKEN}`, "Content-Type": "text/plain" },
+      204,
+    ];
+  const bearer = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/x-protobuf" };
+  if (kind === "otlp") return [`${base}/api/dashboards/${DASHBOARD.id}/otlp/v1/metrics`, otlpBatch(), bearer, 200];
+  return [
+    `${base}/api/dashboards/${DASHBOARD.id}/prometheus/api/v1/write`,
+    remoteWriteBatch(),
+    { ...bearer, "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0" },
+    204,
+  ];
+}
+
+async function push(base: string, kind: Kind): Promise<{ pointsPerSecond: number; requests: number; failures: number }> {
   let points = 0,
     requests = 0,
     failures = 0;
@@ -92,12 +138,8 @@ async function push(base: string, kind: "line" | "otlp"): Promise<{ pointsPerSec
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < until) {
-        const [url, body, type, ok] =
-          kind === "line"
-            ? [`${base}/api/v2/write?bucket=${DASHBOARD.id}&precision=ms`, lineBatch(), "text/plain", 204]
-            : [`${base}/api/dashboards/${DASHBOARD.id}/otlp/v1/metrics`, otlpBatch(), "application/x-protobuf", 200];
-        const auth = kind === "line" ? `Token ${TOKEN}` : `Bearer ${TOKEN}`;
-        const r = await fetch(url, { method: "POST", headers: { Authorization: auth, "Content-Type": type }, body: body as BodyInit });
+        const [url, body, headers, ok] = request(base, kind);
+        const r = await fetch(url, { method: "POST", headers, body: body as BodyInit });
         await r.arrayBuffer();
         requests++;
         if (r.status === ok) points += BATCH;
@@ -154,6 +196,7 @@ async function main() {
     const cost = parseCost();
     const line = await push(base, "line");
     const otlp = await push(base, "otlp");
+    const prometheus = await push(base, "prometheus");
     const load = loadavg()
       .map((l) => l.toFixed(2))
       .join(", ");
@@ -167,6 +210,9 @@ async function main() {
     );
     console.log(
       `| OTLP protobuf, 5,000 points | ${otlp.pointsPerSecond.toLocaleString("en")} | ${otlp.requests} | ${otlp.failures} | ${cost.otlp.toFixed(2)} µs |`,
+    );
+    console.log(
+      `| remote write, 5,000 samples (snappy) | ${prometheus.pointsPerSecond.toLocaleString("en")} | ${prometheus.requests} | ${prometheus.failures} | ${cost.prometheus.toFixed(2)} µs |`,
     );
   } finally {
     process.kill(-wrangler.pid!, "SIGTERM");

@@ -29,14 +29,14 @@ export interface MetricDef {
   direction: Direction;
   /** Recovery needs the value this far back past the threshold (absent when it never alerts). */
   hysteresis?: number;
-  /** Which ingested series feeds it (OTLP, line protocol); without it, the series of the same name. */
+  /** Which ingested series feeds it (OTLP, line protocol, Prometheus); without it, the series of the same name. */
   source?: MetricSource;
 }
 
 export interface MetricSource {
-  /** The series' name (OTLP metric name, or `<measurement>_<field>` for line protocol). */
+  /** The series' name (OTLP metric name, `<measurement>_<field>` for line protocol, `__name__` for Prometheus). */
   name?: string;
-  /** Only points whose attributes (tags) have these values. */
+  /** Only points whose attributes (OTLP attributes, tags, Prometheus labels) have these values. */
   attributes?: Record<string, string | number | boolean>;
   /** Multiplies every value (e.g. 100 to show a 0–1 ratio as %). */
   scale?: number;
@@ -46,6 +46,13 @@ export interface MetricSource {
    * metric has those points rejected (the answer names the series).
    */
   aggregate?: SourceAggregate;
+  /**
+   * Whether the series is a cumulative counter, shown as its per-second rate. Absent: the
+   * protocol says (OTLP monotonic sums; Prometheus series whose name ends in `_total`; line
+   * protocol never). `true` makes any series a counter (e.g. a Prometheus `_count`, a Telegraf
+   * byte count); `false` shows a counter's running total as it is.
+   */
+  rate?: boolean;
 }
 
 export const SOURCE_AGGREGATES = ["sum", "avg", "min", "max"] as const;
@@ -199,14 +206,13 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
   });
 }
 
-const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate"]);
+const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate", "rate"]);
 
 function defineSource(raw: unknown, at: (problem: string) => never): MetricSource {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     return at('source must be a table like { name = "system.cpu.utilization" }');
   const s = raw as Record<string, unknown>;
-  for (const key of Object.keys(s))
-    if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: name, attributes, scale, aggregate)`);
+  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) at(`source: unknown key "${key}" (known: ${[...SOURCE_KEYS].join(", ")})`);
   const source: MetricSource = {};
   if (s.name !== undefined) {
     if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 255) at("source.name must be text of 1–255 characters");
@@ -229,12 +235,18 @@ function defineSource(raw: unknown, at: (problem: string) => never): MetricSourc
       at(`source.aggregate must be one of ${SOURCE_AGGREGATES.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(s.aggregate)}`);
     source.aggregate = s.aggregate as SourceAggregate;
   }
+  if (s.rate !== undefined) {
+    if (typeof s.rate !== "boolean") at(`source.rate must be true or false, got ${JSON.stringify(s.rate)}`);
+    source.rate = s.rate as boolean;
+  }
   return source;
 }
 
+/** `value` to `decimals` places; a value too large to scale (beyond ~1e300) has no fraction to round and is returned as it is. */
 export function round(value: number, decimals: number): number {
   const f = 10 ** decimals;
-  return Math.round(value * f) / f;
+  const scaled = value * f;
+  return Number.isFinite(scaled) ? Math.round(scaled) / f : value;
 }
 
 /** `value` with its unit, as alerts and cards write it: "91.5%", "420 ms", "12". */

@@ -13,6 +13,7 @@ import { dashboards } from "./routes/dashboards.ts";
 import { influx } from "./routes/influx.ts";
 import { ingest } from "./routes/ingest.ts";
 import { otlp } from "./routes/otlp.ts";
+import { prometheus } from "./routes/prometheus.ts";
 import { series } from "./routes/series.ts";
 import { service } from "./routes/service.ts";
 import { stream } from "./routes/stream.ts";
@@ -46,6 +47,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/dashboards/:id/series", series)
   .route("/api/dashboards/:id", ingest)
   .route("/api/dashboards/:id/otlp", otlp)
+  .route("/api/dashboards/:id/prometheus", prometheus)
   .route("/api/v2/write", influx);
 
 export type AppType = typeof app;

@@ -45,11 +45,15 @@ export interface Config {
   ticketTtlSeconds: number;
   /** LOG_RATE_PER_SECOND / LOG_BURST: log lines one dashboard accepts (token bucket). */
   logRate: { perSecond: number; burst: number };
-  /** INGEST_POINTS_PER_SECOND / INGEST_POINTS_BURST: metric values (JSON samples' values, OTLP and line-protocol points) one dashboard accepts (token bucket). */
+  /** INGEST_POINTS_PER_SECOND / INGEST_POINTS_BURST: metric values (JSON samples' values, OTLP, line-protocol and remote-write points) one dashboard accepts (token bucket). */
   pointRate: { perSecond: number; burst: number };
-  /** OTLP_MAX_BYTES / INFLUX_MAX_BYTES: largest body (after gunzip) of an OTLP / line-protocol request. */
+  /**
+   * OTLP_MAX_BYTES / INFLUX_MAX_BYTES / PROMETHEUS_MAX_BYTES: largest body of an OTLP /
+   * line-protocol / remote-write request, after gunzip (snappy for remote write).
+   */
   otlpMaxBytes: number;
   influxMaxBytes: number;
+  prometheusMaxBytes: number;
   /** Set when both UPSTASH_REDIS_REST_URL and _TOKEN are: events go to Upstash Redis Streams. */
   upstash: UpstashConfig | null;
   /** MAX_LOG_BYTES: the most one dashboard's event log holds in its object's SQLite; past it the oldest events go. */
@@ -102,5 +106,6 @@ function parseConfig(env: Env): Config {
     influxMaxBytes: wholeNumber(env, "INFLUX_MAX_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     // A Durable Object holds 10 GB; the log stays well inside it whatever is sent.
     maxLogBytes: wholeNumber(env, "MAX_LOG_BYTES", 256 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
+    prometheusMaxBytes: wholeNumber(env, "PROMETHEUS_MAX_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
   };
 }

@@ -1,125 +1,35 @@
 // Starts and stops the pieces the browser tests (and scripts/screenshot.ts) run against, each
 // on its own free port, with its own state directory and its own wrangler dev registry, so
 // nothing here meets a developer's `npm run dev` or another test run.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import type { DashboardStats } from "../../contract/index.ts";
 import { freePort } from "../../tools/free-port.ts";
+import { ROOT, sleep, startProcess, startWranglerDev, tempDir, waitForHttp, WRANGLER, type Server } from "../setup/processes.ts";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+export { ROOT, sleep, startProcess, tempDir, waitForHttp, type Proc, type Server } from "../setup/processes.ts";
+
 const VITE = join(ROOT, "node_modules/vite/bin/vite.js");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
-}
-
-export interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Runs `node <script> …args` in its own process group, so stop() ends its children too. */
-export function startProcess(name: string, script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 200_000) output = output.slice(-100_000);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    name,
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        return;
-      }
-      const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5000).unref());
-      if ((await Promise.race([exited, timeout])) === "timeout") {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // gone meanwhile
-        }
-      }
-    },
-  };
-}
-
-/** Resolves once `url` answers with a status `ok` accepts; fails early if `proc` exits. */
-export async function waitForHttp(url: string, proc: Proc, timeoutMs = 60_000, ok = (status: number) => status < 500): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}):\n${proc.output().slice(-4000)}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      await response.body?.cancel();
-      if (ok(response.status)) return;
-      last = `status ${response.status}`;
-    } catch (err) {
-      last = String(err);
-    }
-    await sleep(250);
-  }
-  throw new Error(`${proc.name}: ${url} not ready within ${timeoutMs / 1000} s (${last}):\n${proc.output().slice(-4000)}`);
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export interface Server {
-  url: string;
-  port: number;
-  proc: Proc;
-  stop: () => Promise<void>;
-}
-
 /** `wrangler dev` of the Worker, registered in `registry` (WRANGLER_REGISTRY_PATH) for service bindings. */
 export async function startWorker(registry: string, vars: Record<string, string> = {}, port?: number): Promise<Server> {
-  port ??= await freePort();
-  const persist = await tempDir("rtd-web-worker-state-");
-  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(await freePort()), "--persist-to", persist];
-  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
-  const proc = startProcess("wrangler dev", WRANGLER, args, { env: { WRANGLER_REGISTRY_PATH: registry } });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await proc.stop();
-    await rm(persist, { recursive: true, force: true });
-  };
+  const worker = await startWranglerDev({ vars, port, env: { WRANGLER_REGISTRY_PATH: registry } });
   try {
-    await waitForHttp(`${url}/api/dashboards`, proc, 90_000, (s) => s === 200);
     // The Pages Function finds the Worker through this file.
     const deadline = Date.now() + 15_000;
     while (!existsSync(join(registry, "realtime-dashboard"))) {
-      if (Date.now() > deadline) throw new Error(`the Worker never registered in ${registry}:\n${proc.output().slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`the Worker never registered in ${registry}:\n${worker.proc.output().slice(-3000)}`);
       await sleep(200);
     }
   } catch (err) {
-    await stop();
+    await worker.stop();
     throw err;
   }
-  return { url, port, proc, stop };
+  return worker;
 }
 
 /** Builds the client into `outDir` (the same build `npm run build:web` makes). */

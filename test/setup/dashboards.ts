@@ -128,3 +128,60 @@ export const COST_TEST_DASHBOARDS: Json[] = [
   { id: "wsim1", name: "Simulated, unwatched" },
   { id: "wsim2", name: "Simulated, watched" },
 ];
+
+/**
+ * Dashboards fed by Prometheus remote write (test/worker/prometheus*.test.ts): node_exporter's
+ * load, a recorded memory ratio, counters by name (`_total`), by `rate = true` and shown raw
+ * with `rate = false`, a counter summed over CPUs, and a histogram bucket picked by name.
+ */
+export const PROMETHEUS_METRICS = [
+  { name: "load1", label: "Load", decimals: 2, min: 0, source: { name: "node_load1" } },
+  {
+    name: "memory",
+    label: "Memory",
+    unit: "%",
+    decimals: 1,
+    min: 0,
+    max: 100,
+    source: { name: "instance:node_memory_used:ratio", scale: 100 },
+  },
+  {
+    name: "req_rate",
+    label: "Requests",
+    unit: "req/s",
+    decimals: 2,
+    min: 0,
+    source: { name: "http_requests_total", attributes: { job: "api" } },
+  },
+  {
+    name: "req_count",
+    label: "Requests so far",
+    decimals: 0,
+    min: 0,
+    source: { name: "http_requests_total", attributes: { job: "api" }, rate: false },
+  },
+  { name: "jobs_rate", label: "Jobs", unit: "jobs/s", decimals: 2, min: 0, source: { name: "jobs_processed", rate: true } },
+  {
+    name: "cpu_user",
+    label: "CPU user",
+    unit: "cores",
+    decimals: 2,
+    min: 0,
+    source: { name: "node_cpu_seconds_total", attributes: { mode: "user" }, aggregate: "sum" },
+  },
+  {
+    name: "fast_requests",
+    label: "Requests under 100 ms",
+    unit: "req/s",
+    decimals: 2,
+    min: 0,
+    source: { name: "http_request_duration_seconds_bucket", attributes: { le: "0.1" }, rate: true },
+  },
+];
+
+export const PROMETHEUS_TEST_DASHBOARDS = Array.from({ length: 14 }, (_, i) => ({
+  id: `p${i + 1}`,
+  name: `Prometheus ${i + 1}`,
+  simulate: false,
+  metrics: PROMETHEUS_METRICS,
+}));

@@ -29,6 +29,7 @@ describe("configuration", () => {
       ingestToken: undefined,
       viewer: null,
       upstash: null,
+      prometheusMaxBytes: 4 * 1024 * 1024,
     });
     expect(config.allowedOrigins).toContain("http://localhost:5173");
     expect(config.dashboards.map((d) => d.id)).toEqual(["demo", "checkout-api", "edge-cache", "this-machine"]);
@@ -92,6 +93,7 @@ describe("configuration", () => {
     [{ INGEST_POINTS_BURST: "0" }, "INGEST_POINTS_BURST must be a whole number from 1"],
     [{ OTLP_MAX_BYTES: "100" }, "OTLP_MAX_BYTES must be a whole number from 1024"],
     [{ INFLUX_MAX_BYTES: "1.5" }, "INFLUX_MAX_BYTES"],
+    [{ PROMETHEUS_MAX_BYTES: String(128 * 1024 * 1024) }, "PROMETHEUS_MAX_BYTES must be a whole number from 1024 to 67108864"],
     [{ DASHBOARDS: [{ id: "Bad Id", name: "x" }] }, "Bad Id"],
     [{ DASHBOARDS: [{ id: "a" }, { id: "a" }] }, "twice"],
   ])("refuses %j with a message naming it", (overrides, mention) => {

@@ -46,6 +46,8 @@ describe("metric definitions in DASHBOARDS", () => {
       'metric "up": source.aggregate must be one of "sum", "avg", "min", "max", got "median"',
     ],
     [[{ name: "up", source: { aggregate: 1 } }], 'metric "up": source.aggregate must be one of'],
+    [[{ name: "up", source: { rate: "yes" } }], 'metric "up": source.rate must be true or false, got "yes"'],
+    [[{ name: "up", source: { tags: 1 } }], 'source: unknown key "tags" (known: name, attributes, scale, aggregate, rate)'],
   ])("refuses %j: %s", (metrics, message) => {
     expect(read(metrics)).toThrow(ConfigError);
     expect(read(metrics)).toThrow(message);
@@ -58,8 +60,14 @@ describe("metric definitions in DASHBOARDS", () => {
     expect(read([ok], extra)).toThrow(message);
   });
 
-  it("keeps a source with its aggregate", () => {
-    const source = { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, aggregate: "avg" };
+  it("keeps a source with its aggregate and rate", () => {
+    const source = {
+      name: "system.cpu.utilization",
+      attributes: { "system.cpu.state": "user" },
+      scale: 100,
+      aggregate: "avg",
+      rate: false,
+    };
     const [shop] = read([{ name: "cpu", source }])().dashboards;
     expect(shop!.metrics[0]!.source).toEqual(source);
   });

@@ -60,6 +60,32 @@ describe("series mapping", () => {
     }
   });
 
+  it("source.rate: true makes any series a counter, false shows a counter as it is; absent, the protocol says", () => {
+    const d = dash([
+      { name: "gauge_as_is", source: { name: "bytes" } },
+      { name: "gauge_rate", source: { name: "bytes", rate: true } },
+      { name: "sum_rate", source: { name: "reqs" } },
+      { name: "sum_as_is", source: { name: "reqs", rate: false } },
+      { name: "delta_rate", source: { name: "delta", rate: true } },
+      { name: "bare_sum", source: { name: "bare", rate: true } },
+    ]);
+    const sum = (name: string, temporality?: "cumulative" | "delta"): Point => ({
+      ...pt(name, 1),
+      kind: "sum",
+      monotonic: true,
+      ...(temporality ? { temporality } : {}),
+    });
+    const m = map(d, [pt("bytes", 1), sum("reqs", "cumulative"), sum("delta", "delta"), sum("bare")]);
+    expect(Object.fromEntries(m.batches.map((b) => [b.metric, b.kind]))).toEqual({
+      gauge_as_is: "gauge",
+      gauge_rate: "cumulative",
+      sum_rate: "cumulative",
+      sum_as_is: "gauge",
+      delta_rate: "delta",
+    });
+    expect(m.refused.reasons).toEqual(['"bare": monotonic sum without aggregation temporality']);
+  });
+
   it("points outside the window are refused; points without a time get now", () => {
     const d = dash([{ name: "g" }]);
     const m = map(d, [pt("g", 1, {}, now - 7200_000), pt("g", 2, {}, now + 600_000), { ...pt("g", 3), timeMs: undefined }]);

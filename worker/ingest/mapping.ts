@@ -1,9 +1,10 @@
-// Which ingested series feeds which metric (OTLP, line protocol). Pure: the routes call it after
-// decoding, before anything reaches the dashboard object.
+// Which ingested series feeds which metric (OTLP, line protocol, Prometheus). Pure: the routes
+// call it after decoding, before anything reaches the dashboard object.
 //
 // The rule:
 // - A series is a name plus its attributes (OTLP: resource, scope and data-point attributes;
-//   line protocol: `<measurement>_<field>` plus the tags).
+//   line protocol: `<measurement>_<field>` plus the tags; Prometheus: `__name__` plus the other
+//   labels).
 // - A point matches a metric when its name equals `source.name` (or, without `source.name`, the
 //   metric's own name) and every `source.attributes` entry equals the point's attribute of that
 //   key, compared as text. One point may feed several metrics.
@@ -11,8 +12,11 @@
 //   rejected (the answer names the metric and the series) unless the metric says how to combine
 //   them with `source.aggregate` (sum, avg, min or max of the series' values at one time).
 // - Points outside the ingest window (`checkTime`) are rejected; points without a time get now.
-// - Monotonic OTLP sums are counters: the dashboard object turns them into per-second rates.
-//   Non-monotonic sums are shown as they are, like gauges. A sum without temporality is rejected.
+// - Counters become per-second rates in the dashboard object. A series is a counter when its
+//   metric says `source.rate = true`; with `source.rate = false` it never is; otherwise when
+//   the protocol says so: OTLP monotonic sums, Prometheus series named `*_total` (the decoder
+//   marks them as cumulative monotonic sums). Non-monotonic sums are shown as they are, like
+//   gauges. A sum taken as a counter without temporality is rejected; other points are cumulative.
 import type { DashboardDef, MetricDef } from "../../contract/index.ts";
 import { checkTime } from "../../core/ingest/samples.ts";
 import { Refusals, MAX_REASONS, type Refused } from "../../core/ingest/refusals.ts";
@@ -84,13 +88,13 @@ export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opt
         hit = true;
         if (rejected[i]) break;
         let kind: SeriesKind = "gauge";
-        if (p.kind === "sum" && p.monotonic) {
-          if (!p.temporality) {
+        if (def.source?.rate ?? (p.kind === "sum" && p.monotonic === true)) {
+          if (p.kind === "sum" && !p.temporality) {
             rejected[i] = 1;
-            refused.note(`"${p.name}": monotonic sum without aggregation temporality`, ref);
+            refused.note(`"${p.name}": ${p.monotonic ? "monotonic " : ""}sum without aggregation temporality`, ref);
             break;
           }
-          kind = p.temporality;
+          kind = p.temporality ?? "cumulative";
         }
         const timeMs = p.timeMs ?? now;
         const late = checkTime(timeMs, retentionSeconds, now);

@@ -1,7 +1,7 @@
 // OTLP/HTTP metrics and logs (ExportMetricsServiceRequest, ExportLogsServiceRequest) in both of
 // the spec's encodings, application/x-protobuf and application/json, into neutral records.
 // Decoding is @bufbuild/protobuf with code generated from the official .proto files (gen/,
-// `npm run gen:otlp`); this module only walks the decoded messages.
+// `npm run gen:proto`); this module only walks the decoded messages.
 import { create, fromBinary, fromJson, toBinary, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseLineProtocol } from "../../../worker/protocols/line-protocol.ts";
 import { decodeOtlpLogs, decodeOtlpMetrics, type OtlpEncoding } from "../../../worker/protocols/otlp.ts";
 import { ProtocolError, type Point } from "../../../worker/protocols/points.ts";
+import { mutated } from "./mutations.ts";
 import { sdkLogs, sdkMetrics, spanContext, type Encoded } from "./producers.ts";
 
 /** Runs f; a ProtocolError is an outcome, anything else fails the property. Checks the time too. */
@@ -32,32 +33,6 @@ function wellFormed(points: Point[]) {
     for (const v of Object.values(p.attributes)) expect(["string", "number", "boolean"]).toContain(typeof v);
   }
 }
-
-/** Byte-level mutations of a valid body: flips, overwrites, cuts, duplicated ranges, insertions. */
-const mutated = (valid: Uint8Array) =>
-  fc
-    .array(
-      fc.oneof(
-        fc.record({ op: fc.constant("set" as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-        fc.record({ op: fc.constant("flip" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-        fc.record({ op: fc.constant("cut" as const), at: fc.nat() }),
-        fc.record({ op: fc.constant("dup" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 64 }) }),
-        fc.record({ op: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 8 }) }),
-      ),
-      { minLength: 1, maxLength: 4 },
-    )
-    .map((ops) => {
-      let b = valid.slice();
-      for (const o of ops) {
-        const at = b.length === 0 ? 0 : o.at % b.length;
-        if (o.op === "set") b[at] = o.byte;
-        else if (o.op === "flip") b[at] = (b[at] ?? 0) ^ (1 << o.bit);
-        else if (o.op === "cut") b = b.slice(0, at);
-        else if (o.op === "dup") b = new Uint8Array([...b.subarray(0, at + o.len), ...b.subarray(at)]);
-        else b = new Uint8Array([...b.subarray(0, at), ...o.bytes, ...b.subarray(at)]);
-      }
-      return b;
-    });
 
 /** Structural mutations of a JSON request: any node replaced by an arbitrary JSON value. */
 function mutateJson(doc: unknown, path: number[], replacement: unknown): unknown {
