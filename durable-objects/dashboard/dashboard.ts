@@ -234,8 +234,10 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   // ---- streaming ---------------------------------------------------------------------------
 
   async openStream(open: StreamOpen): Promise<Response> {
-    const { maxStreamsPerDashboard: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    return this.fanout.open(open, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
+    const { maxStreamsPerDashboard: maxStreams, maxStreamsPerClient, retryMs, heartbeatSeconds } = this.config;
+    return this.fanout.open(open, { maxStreams, maxStreamsPerClient, retryMs, heartbeatSeconds }, (client, req) =>
+      this.catchUp(client, req),
+    );
   }
 
   /** Writes history (or what a resuming client missed), then makes the client live. */
