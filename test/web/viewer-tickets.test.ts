@@ -18,6 +18,10 @@ beforeAll(async () => {
     req.on("data", (c: Buffer) => (body += c));
     req.on("end", () => {
       ticketsAsked.push(body);
+      // Team A's token on team B: 403, as the Worker answers a token of another dashboard.
+      if (body.includes("team-b") && req.headers.authorization?.includes("team-a")) {
+        return void res.writeHead(403, { "Content-Type": "application/json" }).end('{"error":"token_not_for_dashboard","message":"…"}');
+      }
       res
         .writeHead(201, { "Content-Type": "application/json" })
         .end(JSON.stringify({ ticket: "t.sig", expiresAt: new Date().toISOString() }));
@@ -60,5 +64,19 @@ describe("useViewerTickets", () => {
     await nextTick();
     expect(await url).toBe("/api/dashboards/team-a/events?history=60&ticket=t.sig");
     expect(ticketsAsked).toEqual(['{"dashboard":"team-a"}']);
+  });
+
+  it("asks for the token again when it belongs to another dashboard (403)", async () => {
+    config = { viewerAuth: "ticket", ticketTtlSeconds: 60 };
+    ticketsAsked.length = 0;
+    const tickets = useViewerTickets(ref("team-b"));
+    const url = tickets.resolveStreamUrl("/api/dashboards/team-b/events");
+    await vi.waitFor(() => expect(tickets.needed.value).toBe(true));
+    tickets.submit("team-a-viewer-token-0123456789");
+    await vi.waitFor(() => expect(tickets.error.value).toBe("That viewer token was not accepted."));
+    expect(tickets.needed.value).toBe(true);
+    tickets.submit("team-b-viewer-token-0123456789");
+    expect(await url).toBe("/api/dashboards/team-b/events?ticket=t.sig");
+    expect(ticketsAsked).toHaveLength(2);
   });
 });
