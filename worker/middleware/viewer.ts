@@ -56,7 +56,7 @@ export async function checkViewer(c: Context<AppEnv>, stream?: { ticket: string 
   }
   const ways = [
     config.access && "a Cloudflare Access sign-in",
-    config.viewer && "a ticket (POST /api/tickets, then ?ticket=) or Authorization: Bearer <viewer token>",
+    config.viewer && `${stream ? "a ticket (POST /api/tickets, then ?ticket=) or " : ""}Authorization: Bearer <viewer token>`,
   ].filter(Boolean);
   // Streams keep the code clients already know for "get a ticket first".
   const code = stream && config.viewer ? "ticket_required" : "unauthorized";
