@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 import {
+  BOUNDS_TEST_DASHBOARDS,
   checkTestDashboards,
   COST_TEST_DASHBOARDS,
   CUSTOM_TEST_DASHBOARDS,
@@ -9,7 +10,9 @@ import {
   PROMETHEUS_TEST_DASHBOARDS,
   ROLLUP_TEST_DASHBOARDS,
   SHIPPED_DASHBOARDS,
+  TEAM_DASHBOARDS,
 } from "./test/setup/dashboards.ts";
+import { TEAM_SECRETS, TEST_ACCESS_AUD } from "./test/setup/teams.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
 const testBindings = {
@@ -24,6 +27,7 @@ const testBindings = {
     ...PROMETHEUS_TEST_DASHBOARDS,
     ...ROLLUP_TEST_DASHBOARDS,
     ...COST_TEST_DASHBOARDS,
+    ...BOUNDS_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
     ...Array.from({ length: 40 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
   ],
@@ -112,6 +116,32 @@ export default defineConfig({
             ),
             "test/worker-relay/**/*.test.ts",
           ],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // Teams kept apart: per-dashboard tokens, tickets and Cloudflare Access (against a local
+        // key server), with viewer auth on, which the suites above run without.
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...testBindings,
+                DASHBOARDS: [...testBindings.DASHBOARDS, ...TEAM_DASHBOARDS],
+                ...TEAM_SECRETS,
+                VIEWER_SECRET: "access-test-viewer-secret-0123456789",
+                VIEWER_TOKEN: "access-test-viewer-token-0123456789",
+                ACCESS_TEAM_DOMAIN: inject("accessTeamDomain"),
+                ACCESS_AUD: TEST_ACCESS_AUD,
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers-access",
+          include: ["test/worker-access/**/*.test.ts"],
+          globalSetup: ["test/setup/access-keys.global.ts"],
           testTimeout: 20_000,
         },
       },

@@ -172,6 +172,8 @@ export class Stack {
       DASHBOARDS: JSON.stringify([{ id: DASHBOARD, name: "Benchmark" }]),
       HEARTBEAT_SECONDS: String(this.options.heartbeatSeconds ?? 15),
       MAX_STREAMS_PER_DASHBOARD: String(this.options.maxStreams ?? 100_000),
+      // Every simulated viewer comes from 127.0.0.1 (wrangler dev sets CF-Connecting-IP).
+      MAX_STREAMS_PER_CLIENT: "1000000",
       RELAYS_PER_DASHBOARD: String(this.options.relays ?? 0),
       STREAMS_PER_RELAY: String(this.options.streamsPerRelay ?? 2000),
       ...this.options.vars,

@@ -50,9 +50,14 @@ export interface ApiError {
 
 /** `GET /api/config`: what a client must know before it connects. */
 export interface ClientConfig {
-  /** "ticket": streams need `?ticket=` from `POST /api/tickets` (Bearer viewer token). */
-  viewerAuth: "none" | "ticket";
+  /**
+   * "ticket": streams need `?ticket=` from `POST /api/tickets` (Bearer viewer token).
+   * "access": Cloudflare Access signs people in; the page needs neither ticket nor token.
+   */
+  viewerAuth: "none" | "ticket" | "access";
   ticketTtlSeconds: number;
+  /** With viewer auth on: the dashboards anyone may watch without a ticket (absent when none is). */
+  public?: string[];
 }
 
 /** `POST /api/tickets` → 201. */

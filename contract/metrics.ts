@@ -67,7 +67,10 @@ export interface DashboardDef {
   /** True when `metrics` was not configured: the seed's five, with today's wire shapes and ingest rules. */
   seed: boolean;
   metrics: MetricDef[];
-  /** Health checks the cron Worker runs for it (contract/logs.ts). */
+  /**
+   * Health checks the cron Worker runs for it (contract/logs.ts). `GET /api/dashboards/:id` leaves
+   * out each check's `url` for a client that may not watch the dashboard.
+   */
   checks: CheckDef[];
 }
 

@@ -40,6 +40,14 @@ export interface StreamOpen {
   historySeconds: number;
   /** Last-Event-ID (header, or `?lastEventId=`) as the client sent it; a malformed one is a fresh connect. */
   resumeId: string | null;
+  /** Who is watching: what the per-client stream cap counts, and the Access identity's email. */
+  viewer?: StreamViewer;
+}
+
+export interface StreamViewer {
+  /** CF-Connecting-IP (an IPv6 address as its /64); null when the request did not come through Cloudflare's edge (tests). */
+  address: string | null;
+  email?: string;
 }
 
 /** A stream opened on a relay carries the relay's name: one reached through wrangler's dev registry has no `ctx.id.name`. */

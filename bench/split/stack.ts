@@ -81,6 +81,8 @@ export class SplitStack {
       DASHBOARDS: JSON.stringify([{ id: DASHBOARD, name: "Benchmark" }]),
       HEARTBEAT_SECONDS: String(heartbeatSeconds),
       MAX_STREAMS_PER_DASHBOARD: "100000",
+      // Every simulated viewer comes from 127.0.0.1 (wrangler dev sets CF-Connecting-IP).
+      MAX_STREAMS_PER_CLIENT: "1000000",
       RELAYS_PER_DASHBOARD: String(relays),
       STREAMS_PER_RELAY: "100000",
     });

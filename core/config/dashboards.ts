@@ -1,18 +1,22 @@
 // DASHBOARDS: the dashboards that exist, what each measures (contract/metrics.ts checks the
-// metric definitions) and which health checks it runs (core/checks.ts).
+// metric definitions), which health checks it runs (core/checks.ts), and who may write and
+// watch it (access.ts).
 import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, type DashboardDef } from "../../contract/index.ts";
 import { defineChecks } from "../checks.ts";
+import { ACCESS_KEYS, parseDashboardAccess, type DashboardAccess } from "./access.ts";
 import { ConfigError, safeJson } from "./values.ts";
 
-const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks"]);
+const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks", ...ACCESS_KEYS]);
 
-export function parseDashboards(raw: unknown): DashboardDef[] {
+/** The definitions (what the page may read) and, apart, each dashboard's credentials and viewers. */
+export function parseDashboards(raw: unknown, env: Env): { dashboards: DashboardDef[]; access: Map<string, DashboardAccess> } {
   const list = typeof raw === "string" ? safeJson(raw) : raw;
   if (!Array.isArray(list) || list.length === 0) {
     throw new ConfigError("DASHBOARDS must be a non-empty list of { id, name, simulate?, metrics? }");
   }
   const seen = new Set<string>();
-  return list.map((d: unknown) => {
+  const access = new Map<string, DashboardAccess>();
+  const dashboards = list.map((d: unknown): DashboardDef => {
     const entry = (typeof d === "object" && d !== null ? d : {}) as Record<string, unknown>;
     const { id, name, simulate, metrics, checks } = entry;
     if (typeof id !== "string" || !DASHBOARD_ID_RE.test(id)) {
@@ -35,6 +39,7 @@ export function parseDashboards(raw: unknown): DashboardDef[] {
     } catch (err) {
       throw err instanceof Error ? new ConfigError(err.message) : err;
     }
+    access.set(id, parseDashboardAccess(env, entry, id));
     return {
       id,
       name: typeof name === "string" && name ? name : id,
@@ -44,6 +49,7 @@ export function parseDashboards(raw: unknown): DashboardDef[] {
       checks: checkDefs,
     };
   });
+  return { dashboards, access };
 }
 
 export function dashboardDef(config: { dashboards: readonly DashboardDef[] }, id: string | undefined): DashboardDef {

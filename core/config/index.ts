@@ -1,6 +1,7 @@
 // Reads and checks the Worker's configuration once per env object. A bad value fails at
 // startup (worker/index.ts reads it at module load) with a message naming the variable.
 import { LOG_LIMITS, SERIES_MAX_DAYS, type DashboardDef } from "../../contract/index.ts";
+import { checkAccess, parseAccess, type AccessConfig, type DashboardAccess } from "./access.ts";
 import { parseDashboards } from "./dashboards.ts";
 import {
   parseOrigins,
@@ -13,7 +14,9 @@ import {
   type ViewerConfig,
 } from "./values.ts";
 
+export { isViewer, type AccessConfig, type DashboardAccess } from "./access.ts";
 export { dashboardDef } from "./dashboards.ts";
+export { secretRef } from "./secret-ref.ts";
 export { ConfigError, type UpstashConfig } from "./values.ts";
 
 export interface Config {
@@ -30,6 +33,8 @@ export interface Config {
   allowedOrigins: string[];
   /** Streams one dashboard object serves at most (MAX_STREAMS_PER_DASHBOARD). */
   maxStreamsPerDashboard: number;
+  /** Streams of one dashboard one client address holds at most, per object that holds them (MAX_STREAMS_PER_CLIENT). */
+  maxStreamsPerClient: number;
   /**
    * RELAYS_PER_DASHBOARD: 0 (default) = viewers connect to the dashboard's object; K > 0 = each
    * new viewer is placed on one of K relay objects `<dashboard>:<i>` (durable-objects/relay.ts).
@@ -37,10 +42,16 @@ export interface Config {
   relaysPerDashboard: number;
   /** Streams one relay object serves at most (STREAMS_PER_RELAY). */
   streamsPerRelay: number;
-  /** INGEST_TOKEN secret: Bearer token for POST /api/dashboards/:id/metrics; unset = ingest off. */
+  /** INGEST_TOKEN secret: writes every dashboard; unset = only dashboards with their own ingestToken take ingest. */
   ingestToken: string | undefined;
-  /** VIEWER_SECRET + VIEWER_TOKEN secrets: when set, streams need a ticket. */
+  /** VIEWER_SECRET (+ VIEWER_TOKEN) secrets: when set, tickets open the streams of non-public dashboards. */
   viewer: ViewerConfig | null;
+  /** ACCESS_TEAM_DOMAIN + ACCESS_AUD: a valid Cloudflare Access assertion lets its bearer watch. */
+  access: AccessConfig | null;
+  /** What the page needs to watch a dashboard that is not public ("access" wins over "ticket"). */
+  viewerAuth: "none" | "ticket" | "access";
+  /** Each dashboard's own tokens, `public` and `viewers`, by id (never sent to clients). */
+  dashboardAccess: ReadonlyMap<string, DashboardAccess>;
   /** TICKET_TTL_SECONDS (default 60): how long a viewer ticket opens streams. */
   ticketTtlSeconds: number;
   /** LOG_RATE_PER_SECOND / LOG_BURST: log lines one dashboard accepts (token bucket). */
@@ -75,8 +86,19 @@ export function readConfig(env: Env): Config {
 }
 
 function parseConfig(env: Env): Config {
+  const { dashboards, access: dashboardAccess } = parseDashboards(env.DASHBOARDS, env);
+  const viewer = parseViewer(
+    env,
+    [...dashboardAccess.values()].some((d) => d.viewerToken),
+  );
+  const access = parseAccess(env);
+  checkAccess(dashboardAccess, viewer, access);
   return {
-    dashboards: parseDashboards(env.DASHBOARDS),
+    dashboards,
+    dashboardAccess,
+    viewer,
+    access,
+    viewerAuth: access ? "access" : viewer ? "ticket" : "none",
     retentionSeconds: positiveNumber(env, "RETENTION_SECONDS", 3600),
     historyDays: wholeNumber(env, "HISTORY_DAYS", 7, 1, SERIES_MAX_DAYS),
     heartbeatSeconds: positiveNumber(env, "HEARTBEAT_SECONDS", 15),
@@ -86,10 +108,10 @@ function parseConfig(env: Env): Config {
     seed: String(env.SIMULATION_SEED ?? "42"),
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
     maxStreamsPerDashboard: positiveNumber(env, "MAX_STREAMS_PER_DASHBOARD", 5000),
+    maxStreamsPerClient: wholeNumber(env, "MAX_STREAMS_PER_CLIENT", 20, 1, 1_000_000),
     relaysPerDashboard: wholeNumber(env, "RELAYS_PER_DASHBOARD", 0, 0, MAX_RELAYS_PER_DASHBOARD),
     streamsPerRelay: wholeNumber(env, "STREAMS_PER_RELAY", 2000, 1, 1_000_000),
     ingestToken: secret(env.INGEST_TOKEN, "INGEST_TOKEN"),
-    viewer: parseViewer(env),
     ticketTtlSeconds: positiveNumber(env, "TICKET_TTL_SECONDS", 60),
     upstash: parseUpstash(env),
     logRate: {

@@ -13,10 +13,11 @@ export interface UpstashConfig {
   keyPrefix: string;
 }
 
-/** VIEWER_SECRET + VIEWER_TOKEN secrets: when set, streams need a ticket. */
+/** VIEWER_SECRET (+ VIEWER_TOKEN) secrets: when set, streams of non-public dashboards need a ticket. */
 export interface ViewerConfig {
   secret: string;
-  token: string;
+  /** VIEWER_TOKEN: gets tickets for every dashboard; optional when dashboards have their own viewerToken. */
+  token: string | undefined;
 }
 
 export function positiveNumber(env: Env, name: keyof Env & string, fallback: number): number {
@@ -105,11 +106,15 @@ export function secret(raw: string | undefined, name: string): string | undefine
   return value;
 }
 
-export function parseViewer(env: Env): ViewerConfig | null {
+/** `dashboardTokens`: some dashboard names its own viewerToken, so VIEWER_TOKEN may be left out. */
+export function parseViewer(env: Env, dashboardTokens: boolean): ViewerConfig | null {
   const key = secret(env.VIEWER_SECRET, "VIEWER_SECRET");
   const token = secret(env.VIEWER_TOKEN, "VIEWER_TOKEN");
   if (!key && !token) return null;
-  if (!key || !token) throw new ConfigError("Set both VIEWER_SECRET (signs tickets) and VIEWER_TOKEN (what viewers present)");
+  if (!key) throw new ConfigError("Set VIEWER_SECRET too: it signs the tickets VIEWER_TOKEN is traded for");
+  if (!token && !dashboardTokens) {
+    throw new ConfigError("Set VIEWER_TOKEN (what viewers present) with VIEWER_SECRET, or give dashboards their own viewerToken");
+  }
   return { secret: key, token };
 }
 

@@ -1,7 +1,10 @@
 // What a viewer is sent before it goes live: history (the last N seconds) or, on a resume,
 // exactly what it missed after its Last-Event-ID, with a gap notice when some of that is no
-// longer retained. Served from the in-memory window where it reaches, from the log beyond it.
+// longer retained. Served from the in-memory window where it reaches, from the log beyond it;
+// the window is filled once for every viewer, and a log read in flight is shared by every
+// catch-up that asks the same (the reconnect storm after a deploy resumes from the same ids).
 import { compareEventIds, formatEventId, parseEventId, type EventId, type Gap } from "../../contract/index.ts";
+import type { LogEntry } from "../../core/rpc.ts";
 import type { EventLog } from "../event-log/event-log.ts";
 import { toEntry, type Entry } from "../streams/fanout.ts";
 import { entryBytes, RecentWindow, WINDOW_MAX_BYTES } from "../streams/recent-window.ts";
@@ -61,6 +64,8 @@ export class CatchUp {
   /** Recent committed events, in memory. */
   readonly window: RecentWindow;
   private windowLoad: Promise<void> | null = null;
+  /** Log reads in flight, by what they ask. */
+  private readonly reads = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly log: EventLog,
@@ -92,7 +97,7 @@ export class CatchUp {
       } else if (!this.window.covers(after, sinceMs)) {
         // Only a resume point older than the window can have lost events to trimming; the
         // common reconnect is served from memory without touching the log (even while it is down).
-        const trimmed = parseEventId(await this.log.trimmedThrough());
+        const trimmed = parseEventId(await this.shared("trimmed", () => this.log.trimmedThrough()));
         if (trimmed && compareEventIds(after, trimmed) < 0) {
           gap = { lastEventId: rawResume!, oldestId: formatEventId(trimmed), message: "events after this id are no longer retained" };
           after = trimmed;
@@ -108,10 +113,9 @@ export class CatchUp {
         complete = false;
         break;
       }
-      const page = after ? await this.log.readAfter(formatEventId(after), LOG_PAGE) : await this.log.readSince(sinceMs, LOG_PAGE);
+      const page = await this.page(after ? formatEventId(after) : null, sinceMs);
       if (cancelled()) return null;
-      for (const raw of page) {
-        const e = toEntry(raw);
+      for (const e of page) {
         if (this.window.holds(e.key)) break;
         after = e.key;
         read.push(e);
@@ -127,6 +131,25 @@ export class CatchUp {
       };
     }
     return { gap, logged: read.kept(), after, sinceMs, complete };
+  }
+
+  /** One page of the log after `afterId` (or, without it, since `sinceMs`), shared with every identical read in flight. */
+  private page(afterId: string | null, sinceMs: number): Promise<Entry[]> {
+    const read = (entries: Promise<LogEntry[]>) => entries.then((page) => page.map(toEntry));
+    return afterId
+      ? this.shared(`after:${afterId}`, () => read(this.log.readAfter(afterId, LOG_PAGE)))
+      : this.shared(`since:${sinceMs}`, () => read(this.log.readSince(sinceMs, LOG_PAGE)));
+  }
+
+  private shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let pending = this.reads.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      const started = (pending = read().finally(() => {
+        if (this.reads.get(key) === started) this.reads.delete(key);
+      }));
+      this.reads.set(key, started);
+    }
+    return pending;
   }
 
   /** After a cold start the window is empty: fill it from the log once, for every viewer. */

@@ -308,8 +308,8 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   // ---- streaming ---------------------------------------------------------------------------
 
   async openStream(open: StreamOpen): Promise<Response> {
-    const { maxStreamsPerDashboard: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    return this.fanout.open(open, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
+    const limits = { ...this.config, maxStreams: this.config.maxStreamsPerDashboard };
+    return this.fanout.open(open, limits, (client, req) => this.catchUp(client, req));
   }
 
   /** Writes history (or what a resuming client missed), then makes the client live. */

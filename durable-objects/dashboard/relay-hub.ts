@@ -1,6 +1,7 @@
 // The dashboard object's side of the relay protocol: the relays that hold viewers of this
 // dashboard, each pushed every commit once (one RPC per relay per commit, none awaited in turn),
-// forgotten when it lags, fails or stops re-subscribing; and their viewer counts for stats.
+// forgotten when it lags, fails or stops re-subscribing; and their viewer counts for stats,
+// asked of the relays at most once every few seconds however often stats are read.
 import { type EventId } from "../../contract/index.ts";
 import { idOrNull, toLogEntry, type Entry } from "../streams/fanout.ts";
 import { relayDashboard, relayName, type DeliverBatch, type RelayReport, type SubscribeRequest } from "../../core/rpc.ts";
@@ -11,6 +12,8 @@ const MAX_PUSHES_IN_FLIGHT = 64;
 const RELAY_EXPIRY_HEARTBEATS = 3;
 /** How long stats() waits for a relay's count. */
 const RELAY_REPORT_TIMEOUT_MS = 2000;
+/** The relays' counts are asked for at most this often (unless relays come or go): /stats is public on a public dashboard. */
+export const RELAY_REPORTS_MAX_AGE_MS = 3000;
 
 interface RelayLink {
   session: string;
@@ -23,6 +26,8 @@ interface RelayLink {
 export class RelayHub {
   /** Relays that hold viewers of this dashboard, by name. */
   readonly relays = new Map<string, RelayLink>();
+  /** The last round of reports, shared by every stats() call until it is too old or relays changed. */
+  private asked: { at: number; reports: Promise<RelayReport[]> } | null = null;
 
   constructor(
     private readonly env: Env,
@@ -46,6 +51,7 @@ export class RelayHub {
     if (!link || link.session !== session) {
       link = { session, stub: this.env.RELAY.getByName(relay), viewers, seenAt: 0, inFlight: 0 };
       this.relays.set(relay, link);
+      this.asked = null; // a relay came: the next stats count it
     }
     link.viewers = viewers;
     link.seenAt = Date.now();
@@ -90,16 +96,28 @@ export class RelayHub {
   private drop(name: string, link: RelayLink): void {
     if (this.relays.get(name) !== link) return;
     this.relays.delete(name);
+    this.asked = null;
     this.onChange();
   }
 
   /**
-   * Viewers and deliveries on this dashboard's relays, asked of every configured relay (a
-   * relay that does not answer in time counts with what it said when it last subscribed).
+   * Viewers and deliveries on this dashboard's relays. A round asks every configured relay (one
+   * that does not answer in time counts with what it said when it last subscribed); calls within
+   * RELAY_REPORTS_MAX_AGE_MS of it share its viewer counts, with no deliveries (already counted).
    */
   async reports(): Promise<RelayReport[]> {
-    const name = this.dashboard;
-    if (this.config.relaysPerDashboard === 0 || !name) return [];
+    if (this.config.relaysPerDashboard === 0 || !this.dashboard) return [];
+    const now = Date.now();
+    if (this.asked && now - this.asked.at < RELAY_REPORTS_MAX_AGE_MS) {
+      // The deliveries were counted by the call that asked; the rest is as it was then.
+      return (await this.asked.reports).map((r) => ({ ...r, delivered: 0 }));
+    }
+    const reports = this.askRelays(this.dashboard);
+    this.asked = { at: now, reports };
+    return reports;
+  }
+
+  private askRelays(name: string): Promise<RelayReport[]> {
     return Promise.all(
       Array.from({ length: this.config.relaysPerDashboard }, async (_, i): Promise<RelayReport> => {
         const relay = relayName(name, i);

@@ -103,8 +103,8 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   async openStream(open: RelayStreamOpen): Promise<Response> {
     this.namedBy ??= open.relay;
     void this.name; // refuse a misnamed object before it holds a stream
-    const { streamsPerRelay: maxStreams, retryMs, heartbeatSeconds } = this.config;
-    return this.fanout.open(open, { maxStreams, retryMs, heartbeatSeconds }, (client, req) => this.catchUp(client, req));
+    const limits = { ...this.config, maxStreams: this.config.streamsPerRelay };
+    return this.fanout.open(open, limits, (client, req) => this.catchUp(client, req));
   }
 
   /** History or what a resume missed, then live: the same bytes the dashboard object would send. */

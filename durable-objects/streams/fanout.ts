@@ -1,7 +1,7 @@
 // The per-viewer machinery shared by the dashboard object (viewers connected directly) and the
 // relay objects (viewers of a popular dashboard, spread over several objects): the set of open
 // streams, their filter groups, the per-event frame cache, heartbeats and the stuck-stream cut,
-// the stream cap, and the catch-up-then-live hand-over.
+// the stream caps (per object, and per client address), and the catch-up-then-live hand-over.
 //
 // The hot path: `broadcast()` encodes each event once per filter group and enqueues the same
 // bytes to every stream of the group, synchronously, without awaiting any client.
@@ -104,6 +104,8 @@ interface Group {
 /** Read on every new stream, so a changed configuration applies to the next viewer. */
 export interface StreamLimits {
   maxStreams: number;
+  /** Streams one client address may hold here (requests without an address are not counted). */
+  maxStreamsPerClient: number;
   retryMs: number;
   heartbeatSeconds: number;
 }
@@ -127,6 +129,9 @@ export interface FanoutHooks {
 export class Fanout {
   readonly clients = new Set<StreamClient>();
   private readonly groups = new Map<string, Group>();
+  /** Open streams per client address, and each counted stream's address. */
+  private readonly perAddress = new Map<string, number>();
+  private readonly addressOf = new Map<StreamClient, string>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly hooks: FanoutHooks) {}
@@ -136,8 +141,8 @@ export class Fanout {
   }
 
   /**
-   * Opens a stream: 503 past the cap, else the SSE response at once, with `catchUp` running
-   * behind it. `catchUp` writes history or what a resume missed and then calls `goLive()`;
+   * Opens a stream: 503 past the cap, 429 past the client's own cap, else the SSE response at
+   * once, with `catchUp` running behind it. `catchUp` writes history or what a resume missed and then calls `goLive()`;
    * if it throws, the stream is cut (the viewer resumes by id).
    */
   open(open: StreamOpen, limits: StreamLimits, catchUp: (client: StreamClient, req: StreamRequest) => Promise<void>): Response {
@@ -149,12 +154,26 @@ export class Fanout {
       };
       return Response.json(error, { status: 503, headers: { "Retry-After": String(10 + Math.floor(Math.random() * 20)) } });
     }
+    // One address holding many streams must not lock out the next viewer (nor keep the object busy).
+    const address = open.viewer?.address ?? null;
+    const held = address === null ? 0 : (this.perAddress.get(address) ?? 0);
+    if (held >= limits.maxStreamsPerClient) {
+      const error: ApiError = {
+        error: "too_many_streams_from_client",
+        message: `Your address already holds ${held} streams of this ${this.hooks.what}; close some, or try again later`,
+      };
+      return Response.json(error, { status: 429, headers: { "Retry-After": String(30 + Math.floor(Math.random() * 30)) } });
+    }
     // Per-client jitter spreads the reconnect storm after a deploy evicts this object.
     const retry = limits.retryMs + Math.floor(Math.random() * limits.retryMs);
     // A stream that cannot take two heartbeats in a row is stuck: cut it, it can resume by id.
     const stuckAfterMs = 2 * limits.heartbeatSeconds * 1000;
     const client = new StreamClient(open.filter, retryFrame(retry), stuckAfterMs, (c) => this.remove(c));
     this.add(client, limits.heartbeatSeconds);
+    if (address !== null) {
+      this.perAddress.set(address, held + 1);
+      this.addressOf.set(client, address);
+    }
     catchUp(client, { ...open, openedAt: Date.now() }).catch((err) => {
       console.error("stream catch-up failed", err);
       client.fail("catch-up failed");
@@ -235,6 +254,13 @@ export class Fanout {
 
   private remove(client: StreamClient): void {
     if (!this.clients.delete(client)) return;
+    const address = this.addressOf.get(client);
+    if (address !== undefined) {
+      this.addressOf.delete(client);
+      const held = this.perAddress.get(address)! - 1;
+      if (held > 0) this.perAddress.set(address, held);
+      else this.perAddress.delete(address);
+    }
     const key = client.filter?.key ?? "*";
     const group = this.groups.get(key);
     group?.clients.delete(client);

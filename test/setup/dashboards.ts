@@ -185,3 +185,34 @@ export const PROMETHEUS_TEST_DASHBOARDS = Array.from({ length: 14 }, (_, i) => (
   simulate: false,
   metrics: PROMETHEUS_METRICS,
 }));
+
+/** The anonymous-bounds tests' own (test/worker/anonymous-bounds.test.ts, test/worker-relay/bounds.test.ts). */
+export const BOUNDS_TEST_DASHBOARDS = Array.from({ length: 6 }, (_, i) => ({ id: `b${i + 1}`, name: `Bounds ${i + 1}`, simulate: false }));
+
+/**
+ * Teams kept apart (test/worker-access/, test/browser/teams-access.test.ts): two teams with their
+ * own tokens ("$NAME": TEAM_SECRETS in teams.ts), a public dashboard, and two narrowed to Access identities.
+ */
+export const TEAM_DASHBOARDS = [
+  {
+    id: "team-a",
+    name: "Team A",
+    simulate: false,
+    metrics: INGEST_METRICS,
+    checks: [{ name: "db", url: "https://db.team-a.internal/health" }],
+    ingestToken: "$TEAM_A_INGEST_TOKEN",
+    viewerToken: "$TEAM_A_VIEWER_TOKEN",
+  },
+  {
+    id: "team-b",
+    name: "Team B",
+    simulate: false,
+    metrics: INGEST_METRICS,
+    checks: [{ name: "queue", url: "https://queue.team-b.internal/health" }],
+    ingestToken: "$TEAM_B_INGEST_TOKEN",
+    viewerToken: "$TEAM_B_VIEWER_TOKEN",
+  },
+  { id: "open-board", name: "Open board", simulate: false, public: true },
+  { id: "alice-only", name: "Alice only", simulate: false, viewers: ["Alice@acme.com"] },
+  { id: "payments", name: "Payments", simulate: false, viewers: ["*@payments.acme.com"] },
+];

@@ -1,4 +1,4 @@
-// What the globalSetups provide (test/setup/upstash.global.ts, check-servers.global.ts); `inject()` in
+// What the globalSetups provide (test/setup/upstash.global.ts, check-servers.global.ts, access-keys.global.ts); `inject()` in
 // the tests and in vitest.config.ts is typed by this.
 export {};
 
@@ -19,5 +19,7 @@ declare module "vitest" {
     checkServerUrl: string;
     /** Nothing listens there: a check of it fails to connect. */
     checkRefusedUrl: string;
+    /** ACCESS_TEAM_DOMAIN of the workers-access project: serves /cdn-cgi/access/certs (test/setup/access-keys.global.ts). */
+    accessTeamDomain: string;
   }
 }

@@ -1,5 +1,5 @@
 // InfluxDB v2 write API: POST /api/v2/write?bucket=<dashboard>&precision=ns|us|ms|s with
-// `Authorization: Token <INGEST_TOKEN>` (or Bearer), so Telegraf's outputs.influxdb_v2 and the
+// `Authorization: Token <INGEST_TOKEN or the bucket's own ingestToken>` (or Bearer), so Telegraf's outputs.influxdb_v2 and the
 // InfluxDB clients work with url = "https://<worker>", bucket = "<dashboard>" (org is ignored).
 // All or nothing: 204 when every point matching a metric was published, else nothing is and the
 // answer is InfluxDB's `{"code": "...", "message": "..."}` naming the line. A series is
@@ -10,7 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DASHBOARD_ID_RE } from "../../contract/index.ts";
 import type { AppEnv } from "../env.ts";
 import { retryAfterSeconds } from "../errors.ts";
-import { constantTimeEqual } from "../middleware/auth.ts";
+import { scopeCovers, tokenScope } from "../middleware/auth.ts";
 import { readConfig } from "../../core/config/index.ts";
 import { parseLineProtocol, PRECISIONS, type Precision } from "../protocols/line-protocol.ts";
 import { readBody } from "../protocols/body.ts";
@@ -27,10 +27,13 @@ const SCHEME_RE = /^(?:Token|Bearer)\s+(.+)$/i;
 /** Mounted at /api/v2/write. */
 export const influx = new Hono<AppEnv>().post("/", async (c) => {
   const config = readConfig(c.env);
-  if (!config.ingestToken) return influxError(c, 401, "unauthorized", "ingest is off here: set the INGEST_TOKEN secret to enable it");
+  if (!config.ingestToken && ![...config.dashboardAccess.values()].some((d) => d.ingestToken))
+    return influxError(c, 401, "unauthorized", "ingest is off here: set the INGEST_TOKEN secret to enable it");
   const token = SCHEME_RE.exec(c.req.header("Authorization") ?? "")?.[1]?.trim();
-  if (!token) return influxError(c, 401, "unauthorized", "send Authorization: Token <INGEST_TOKEN>");
-  if (!(await constantTimeEqual(token, config.ingestToken))) return influxError(c, 401, "unauthorized", "the token is not valid");
+  if (!token) return influxError(c, 401, "unauthorized", "send Authorization: Token <ingest token>");
+  // A token valid nowhere learns nothing about buckets; one valid elsewhere is told only that it is not valid here.
+  const scope = await tokenScope(config, "ingest", token);
+  if (!scope.global && scope.dashboards.size === 0) return influxError(c, 401, "unauthorized", "the token is not valid");
 
   const bucket = c.req.query("bucket");
   if (!bucket) return influxError(c, 400, "invalid", "bucket is required: the id of the dashboard to write to");
@@ -38,6 +41,7 @@ export const influx = new Hono<AppEnv>().post("/", async (c) => {
     return influxError(c, 400, "invalid", `bucket "${bucket.slice(0, 80)}" is not a dashboard id (${DASHBOARD_ID_RE.source})`);
   const dashboard = config.dashboards.find((d) => d.id === bucket);
   if (!dashboard) return influxError(c, 404, "not found", `bucket "${bucket}" not found: GET /api/dashboards lists the dashboards`);
+  if (scopeCovers(scope, bucket) !== "ok") return influxError(c, 403, "forbidden", `the token may not write to bucket "${bucket}"`);
   const precision = (c.req.query("precision") ?? "ns") as Precision;
   if (!PRECISIONS.includes(precision))
     return influxError(c, 400, "invalid", `precision "${precision.slice(0, 20)}" is not one of ns, us, ms, s`);

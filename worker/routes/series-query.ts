@@ -92,10 +92,13 @@ export function parseSeriesQuery(
   if (rawStep === "auto" || rawStep === "") step = chooseStep(from, to, now, historyDays);
   else if (Object.hasOwn(SERIES_STEPS, rawStep)) step = rawStep as SeriesStep;
   else return { error: `step: unknown step ${JSON.stringify(rawStep.slice(0, 20))}; use auto or one of ${STEP_NAMES.join(", ")}` };
-  const points = pointsFor(from, to, SERIES_STEPS[step]);
+  const stepMs = SERIES_STEPS[step];
+  const points = pointsFor(from, to, stepMs);
   if (points > MAX_POINTS)
     return { error: `step: ${step} over this range gives ${points} points; at most ${MAX_POINTS}: use a coarser step or auto` };
-  return { ok: { from, to, step, metrics } };
+  // The answer is the buckets that overlap [from, to]: the same for any from/to inside the same
+  // two buckets. Floored to the step, such queries are one query, one cache entry, one object call.
+  return { ok: { from: Math.floor(from / stepMs) * stepMs, to: Math.floor(to / stepMs) * stepMs, step, metrics } };
 }
 
 /** True when no sample can land in the range's buckets any more (older than the ingest window). */
@@ -105,7 +108,7 @@ export function isSettled({ to, step }: Pick<SeriesRequest, "to" | "step">, now:
   return end <= now - retentionSeconds * 1000 - SETTLE_MARGIN_MS;
 }
 
-/** The Worker's cache key: the normalized query, so equivalent URLs share one entry. */
+/** The Worker's cache key: the normalized query (from/to floored to the step), so equivalent URLs share one entry. */
 export function cacheKey(dashboard: string, { from, to, step, metrics }: SeriesRequest): string {
   return `https://series.cache/v1/${dashboard}?from=${from}&to=${to}&step=${step}&metrics=${metrics.join(",")}`;
 }

@@ -1,14 +1,16 @@
 // GET /api/dashboards/:id/series (mounted at that path): downsampled history from the dashboard
-// object's buckets (durable-objects/history/rollups.ts). The query is checked here
-// (series-query.ts), and answers for ranges no sample can reach any more are cached in the
-// Worker (Cache API), so repeats of old ranges never reach the object. Every answer carries a
-// strong ETag of its bytes (hono/etag); a matching If-None-Match gets 304.
+// object's buckets (durable-objects/history/rollups.ts). The query is checked and normalized here
+// (series-query.ts: from/to floored to the step, so every query inside the same buckets is one
+// query). Answers for ranges no sample can reach any more are cached in the Worker (Cache API)
+// under that query, so repeats of old ranges, however they are written, never reach the object.
+// Recent ranges reach it every time (their buckets still change; browsers keep them 5 s). Every
+// answer carries a strong ETag of its bytes (hono/etag); a matching If-None-Match gets 304.
 import { Hono } from "hono";
 import { etag } from "hono/etag";
 import { readConfig } from "../../core/config/index.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonError } from "../errors.ts";
-import { viewerOnly } from "../middleware/auth.ts";
+import { viewerOnly } from "../middleware/viewer.ts";
 import { dashboardStub } from "../stubs.ts";
 import { cacheKey, isSettled, LONG_MAX_AGE, parseSeriesQuery, SHORT_MAX_AGE } from "./series-query.ts";
 
@@ -25,9 +27,9 @@ export const series = new Hono<AppEnv>().get("/", viewerOnly, etag({ generateDig
   if ("error" in parsed) return jsonError(c, 400, "invalid_query", parsed.error);
   const request = parsed.ok;
   const settled = isSettled(request, now, config.retentionSeconds);
-  // With viewer auth on, shared caches must not keep answers; the Worker's own cache is behind
-  // the auth check above, so it still may.
-  const scope = config.viewer ? "private" : "public";
+  // A dashboard only some may watch: shared caches must not keep its answers. The Worker's own
+  // cache is behind the viewer check above, so it still may.
+  const scope = config.viewerAuth !== "none" && !config.dashboardAccess.get(dashboard.id)?.public ? "private" : "public";
   let cacheControl = settled ? `${scope}, max-age=${LONG_MAX_AGE}, immutable` : `${scope}, max-age=${SHORT_MAX_AGE}`;
   const key = settled ? cacheKey(dashboard.id, request) : null;
 

@@ -13,5 +13,10 @@ export const service = new Hono<AppEnv>()
   })
   .get("/config", (c) => {
     const config = readConfig(c.env);
-    return c.json<ClientConfig>({ viewerAuth: config.viewer ? "ticket" : "none", ticketTtlSeconds: config.ticketTtlSeconds });
+    const answer: ClientConfig = { viewerAuth: config.viewerAuth, ticketTtlSeconds: config.ticketTtlSeconds };
+    if (config.viewerAuth !== "none") {
+      const open = [...config.dashboardAccess].filter(([, d]) => d.public).map(([id]) => id);
+      if (open.length > 0) answer.public = open;
+    }
+    return c.json<ClientConfig>(answer);
   });

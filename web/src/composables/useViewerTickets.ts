@@ -75,7 +75,8 @@ export function useViewerTickets(dashboard: MaybeRefOrGetter<string | null>): Us
   async function resolveStreamUrl(target: string): Promise<string> {
     const id = toValue(dashboard)!;
     const config = await clientConfig();
-    if (config.viewerAuth !== "ticket") return target;
+    // "access": Cloudflare Access signed the user in; a public dashboard needs nothing either.
+    if (config.viewerAuth !== "ticket" || config.public?.includes(id)) return target;
     ticketTtlMs = config.ticketTtlSeconds * 1000;
     for (;;) {
       const token =

@@ -85,7 +85,8 @@ export const fetchClientConfig = () => getJson<ClientConfig>("/config");
 
 /**
  * `POST /api/tickets` for one dashboard, with the viewer token in the Authorization header
- * (never in a URL). Null when the token was refused (401); throws for anything else.
+ * (never in a URL). Null when the token was refused (401, or 403: another dashboard's token);
+ * throws for anything else.
  */
 export async function requestTicket(dashboard: string, token: string, timeoutMs = 5000): Promise<Ticket | null> {
   const response = await fetch(`${API_BASE}/tickets`, {
@@ -95,7 +96,7 @@ export async function requestTicket(dashboard: string, token: string, timeoutMs 
     cache: "no-store",
     signal: AbortSignal.timeout(timeoutMs),
   });
-  if (response.status === 401) return null;
+  if (response.status === 401 || response.status === 403) return null;
   if (!response.ok) throw new Error(`POST /api/tickets: ${response.status}`);
   return (await response.json()) as Ticket;
 }
