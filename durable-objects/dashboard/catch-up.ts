@@ -1,13 +1,13 @@
 // What a viewer is sent before it goes live: history (the last N seconds) or, on a resume,
 // exactly what it missed after its Last-Event-ID, with a gap notice when some of that is no
-// longer retained. Served from the in-memory window where it reaches, from the log beyond it;
-// the window is filled once for every viewer, and a log read in flight is shared by every
-// catch-up that asks the same (the reconnect storm after a deploy resumes from the same ids).
+// longer retained. Served from the in-memory window where it reaches, from the log beyond it,
+// read newest first down to a byte budget (a long history of a log-heavy dashboard costs the
+// budget, not the log); the window is filled once for every viewer, and a log read in flight is
+// shared by every catch-up that asks the same.
 import { compareEventIds, formatEventId, parseEventId, type EventId, type Gap } from "../../contract/index.ts";
-import type { LogEntry } from "../../core/rpc.ts";
 import type { EventLog } from "../event-log/event-log.ts";
 import { toEntry, type Entry } from "../streams/fanout.ts";
-import { entryBytes, RecentWindow, WINDOW_MAX_BYTES } from "../streams/recent-window.ts";
+import { entryBytes, RecentWindow, WINDOW_MAX_BYTES, WINDOW_MAX_ENTRIES } from "../streams/recent-window.ts";
 
 const LOG_PAGE = 1000;
 /**
@@ -17,7 +17,14 @@ const LOG_PAGE = 1000;
  */
 export const CATCH_UP_MAX_BYTES = 4 * 1024 * 1024;
 
-/** Events read oldest first, keeping the newest within a byte budget; `dropped`: the newest let go. */
+const payloadBytes = (e: Entry): number => e.data.length;
+
+/** The id just after `id`: a read back from before it starts at `id`. */
+function successor(id: EventId): EventId {
+  return id.seq < Number.MAX_SAFE_INTEGER - 1 ? { ms: id.ms, seq: id.seq + 1 } : { ms: id.ms + 1, seq: 0 };
+}
+
+/** Events pushed oldest first, keeping the newest within a byte budget; `dropped`: the newest let go. */
 class NewestWithin {
   readonly entries: Entry[] = [];
   dropped: EventId | null = null;
@@ -105,22 +112,26 @@ export class CatchUp {
       }
     }
 
-    // From the log: whatever the window does not cover, the newest CATCH_UP_MAX_BYTES of it.
-    const read = new NewestWithin(CATCH_UP_MAX_BYTES, (e) => e.data.length);
-    let complete = true;
-    while (!this.window.covers(after, sinceMs)) {
-      if (read.entries.length >= limit) {
-        complete = false;
-        break;
+    // From the log: whatever the window does not cover, the newest CATCH_UP_MAX_BYTES of it, read
+    // newest first. Again if the window let more go while the log was read.
+    let read = new NewestWithin(CATCH_UP_MAX_BYTES, payloadBytes);
+    let from = after;
+    while (!this.window.covers(from, sinceMs)) {
+      const through = this.window.coveredAfter!;
+      const lower = from;
+      const back = await this.readBack(through, (id) => (lower ? compareEventIds(id, lower) <= 0 : id.ms < sinceMs), {
+        size: payloadBytes,
+        maxBytes: CATCH_UP_MAX_BYTES,
+        cancelled,
+      });
+      if (!back) return null;
+      if (back.cut) {
+        // Everything read before is older than what this read had to let go.
+        read = new NewestWithin(CATCH_UP_MAX_BYTES, payloadBytes);
+        read.dropped = back.cut;
       }
-      const page = await this.page(after ? formatEventId(after) : null, sinceMs);
-      if (cancelled()) return null;
-      for (const e of page) {
-        if (this.window.holds(e.key)) break;
-        after = e.key;
-        read.push(e);
-      }
-      if (page.length < LOG_PAGE) break;
+      for (const e of back.entries) read.push(e);
+      from = through;
     }
     if (read.dropped && rawResume && parseEventId(rawResume)) {
       const oldestId = formatEventId(read.dropped);
@@ -130,15 +141,38 @@ export class CatchUp {
         message: `events after this id up to ${oldestId} are not replayed: more than ${CATCH_UP_MAX_BYTES / 1048576} MB to send`,
       };
     }
-    return { gap, logged: read.kept(), after, sinceMs, complete };
+    const logged = read.kept();
+    if (logged.length > limit) return { gap, logged: logged.slice(0, limit), after: logged[limit - 1]!.key, sinceMs, complete: false };
+    return { gap, logged, after: from, sinceMs, complete: true };
   }
 
-  /** One page of the log after `afterId` (or, without it, since `sinceMs`), shared with every identical read in flight. */
-  private page(afterId: string | null, sinceMs: number): Promise<Entry[]> {
-    const read = (entries: Promise<LogEntry[]>) => entries.then((page) => page.map(toEntry));
-    return afterId
-      ? this.shared(`after:${afterId}`, () => read(this.log.readAfter(afterId, LOG_PAGE)))
-      : this.shared(`since:${sinceMs}`, () => read(this.log.readSince(sinceMs, LOG_PAGE)));
+  /**
+   * The log from `through` (inclusive; the window holds what is newer) back to the first entry
+   * `stop` accepts, newest first, until `maxBytes` or `maxEntries`: ascending, and `cut`, the
+   * newest entry let go. Pages are shared with every identical read in flight (the reconnect
+   * storm after a deploy reads back from the same place). Null when `cancelled` turns true.
+   */
+  private async readBack(
+    through: EventId,
+    stop: (id: EventId) => boolean,
+    budget: { size: (e: Entry) => number; maxBytes: number; maxEntries?: number; cancelled?: () => boolean },
+  ): Promise<{ entries: Entry[]; cut: EventId | null } | null> {
+    const kept: Entry[] = [];
+    let bytes = 0;
+    let before = formatEventId(successor(through));
+    for (;;) {
+      const from = before;
+      const page = await this.shared(`before:${from}`, () => this.log.readBefore(from, LOG_PAGE).then((p) => p.map(toEntry)));
+      if (budget.cancelled?.()) return null;
+      for (const e of page) {
+        if (stop(e.key)) return { entries: kept.reverse(), cut: null };
+        bytes += budget.size(e);
+        if (bytes > budget.maxBytes || kept.length >= (budget.maxEntries ?? Infinity)) return { entries: kept.reverse(), cut: e.key };
+        kept.push(e);
+      }
+      if (page.length < LOG_PAGE) return { entries: kept.reverse(), cut: null };
+      before = page[page.length - 1]!.id;
+    }
   }
 
   private shared<T>(key: string, read: () => Promise<T>): Promise<T> {
@@ -164,26 +198,16 @@ export class CatchUp {
   private async loadWindow(): Promise<void> {
     const sinceMs = this.window.start();
     if (this.window.covers(null, sinceMs)) return;
-    // Read oldest first, keeping no more than the window itself may hold.
-    const read = new NewestWithin(WINDOW_MAX_BYTES, entryBytes);
-    let page = await this.log.readSince(sinceMs, LOG_PAGE);
-    let last: Entry | undefined;
-    for (;;) {
-      for (const raw of page) {
-        const e = toEntry(raw);
-        if (this.window.holds(e.key)) break;
-        read.push(e);
-        last = e;
-      }
-      const covered = this.window.coveredAfter;
-      if (page.length < LOG_PAGE || !last || (covered && compareEventIds(last.key, covered) >= 0)) break;
-      page = await this.log.readAfter(last.id, LOG_PAGE);
-    }
-    // Only what is older than the window's first entry: anything newer was committed meanwhile.
-    const loaded = read.kept();
-    const first = this.window.entries[0];
-    const older = first ? loaded.filter((e) => compareEventIds(e.key, first.key) < 0) : loaded;
-    this.window.reset([...older, ...this.window.entries], read.dropped ?? { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
+    const through = this.window.coveredAfter!;
+    const back = (await this.readBack(through, (id) => id.ms < sinceMs, {
+      size: entryBytes,
+      maxBytes: WINDOW_MAX_BYTES,
+      maxEntries: WINDOW_MAX_ENTRIES,
+    }))!;
+    // Events committed meanwhile went into the window; if it let any go, the loaded ones no longer join up.
+    const now = this.window.coveredAfter;
+    if (!now || compareEventIds(now, through) !== 0) return;
+    this.window.reset([...back.entries, ...this.window.entries], back.cut ?? { ms: sinceMs - 1, seq: Number.MAX_SAFE_INTEGER });
   }
 
   /** Reads what another writer appended after `after` (the poller), up to one page. */

@@ -18,6 +18,11 @@ export interface EventLog {
   readAfter(afterId: string, limit: number): Promise<LogEntry[]>;
   /** Entries whose id time is >= `sinceMs`, ascending, at most `limit`. */
   readSince(sinceMs: number, limit: number): Promise<LogEntry[]>;
+  /**
+   * Entries with id strictly less than `beforeId` (null: from the newest), newest first, at most
+   * `limit`: catch-ups want the newest part of a range and stop at a byte budget, so they read back.
+   */
+  readBefore(beforeId: string | null, limit: number): Promise<LogEntry[]>;
   /** The newest id in the log, or null when it is empty. */
   lastId(): Promise<string | null>;
   /** The newest id removed by trimming: a resume point below it has lost events. */

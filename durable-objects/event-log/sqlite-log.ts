@@ -178,35 +178,57 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
+  async readBefore(beforeId: string | null, limit: number): Promise<LogEntry[]> {
+    const before = beforeId === null ? null : parseEventId(beforeId);
+    if (beforeId !== null && !before) throw new TypeError(`bad event id ${beforeId}`);
+    const out: LogEntry[] = [];
+    // Chunks that start before `before`, newest first; the first may also hold newer entries.
+    const chunks = before
+      ? this.sql.exec<Row>(
+          "SELECT * FROM event_chunks WHERE (first_ms, first_seq) < (?, ?) ORDER BY first_ms DESC, first_seq DESC LIMIT ?",
+          before.ms,
+          before.seq,
+          limit + 1,
+        )
+      : this.sql.exec<Row>("SELECT * FROM event_chunks ORDER BY first_ms DESC, first_seq DESC LIMIT ?", limit);
+    // Chunks hold at least one entry each (the first may hold only newer ones, hence `limit + 1`);
+    // consumed lazily, so a read stops at the chunk that completes it.
+    for (const chunk of chunks) {
+      const lines = chunk.body.split("\n");
+      for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+        const entry = parseLine(lines[i]!);
+        if (!before || compareEventIds(parseEventId(entry.id)!, before) < 0) out.push(entry);
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   /**
    * Entries that pass `keep`, ascending, at most `limit`: from the chunk that may hold the first
-   * of them (the last one that starts at or before `ms-seq`), then the chunks after it.
+   * of them (the last one that starts at or before `ms-seq`), then the chunks after it, consumed
+   * lazily: a page of small entries is a chunk or two, not `limit` of them.
    */
   private read(keep: (id: EventId) => boolean, ms: number, seq: number, limit: number): LogEntry[] {
     const out: LogEntry[] = [];
     const take = (chunk: Row) => {
       for (const line of chunk.body.split("\n")) {
         if (out.length >= limit) return;
-        const a = line.indexOf("\t");
-        const b = line.indexOf("\t", a + 1);
-        const id = line.slice(0, a);
-        if (keep(parseEventId(id)!)) out.push({ id, event: line.slice(a + 1, b) as EventName, data: line.slice(b + 1) });
+        const entry = parseLine(line);
+        if (keep(parseEventId(entry.id)!)) out.push(entry);
       }
     };
-    const before = this.sql.exec<Row>(
-      "SELECT * FROM event_chunks WHERE (first_ms, first_seq) <= (?, ?) ORDER BY first_ms DESC, first_seq DESC LIMIT 1",
-      ms,
-      seq,
-    );
-    for (const chunk of before.toArray()) take(chunk);
-    // Chunks hold at least one entry each, so `limit` chunks always suffice.
+    const [before] = this.sql
+      .exec<Row>("SELECT * FROM event_chunks WHERE (first_ms, first_seq) <= (?, ?) ORDER BY first_ms DESC, first_seq DESC LIMIT 1", ms, seq)
+      .toArray();
+    if (before) take(before);
     const after = this.sql.exec<Row>(
       "SELECT * FROM event_chunks WHERE (first_ms, first_seq) > (?, ?) ORDER BY first_ms, first_seq LIMIT ?",
       ms,
       seq,
       limit,
     );
-    for (const chunk of after.toArray()) {
+    for (const chunk of after) {
       if (out.length >= limit) break;
       take(chunk);
     }
@@ -239,4 +261,11 @@ export class SqliteEventLog implements EventLog {
     }
     this.sql.exec("DROP TABLE events");
   }
+}
+
+/** One stored line, `<id>\t<event>\t<data>`, as an entry. */
+function parseLine(line: string): LogEntry {
+  const a = line.indexOf("\t");
+  const b = line.indexOf("\t", a + 1);
+  return { id: line.slice(0, a), event: line.slice(a + 1, b) as EventName, data: line.slice(b + 1) };
 }

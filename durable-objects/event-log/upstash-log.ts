@@ -122,6 +122,10 @@ export class UpstashEventLog implements EventLog {
     return this.range("XRANGE", String(Math.max(0, Math.floor(sinceMs))), "+", limit);
   }
 
+  async readBefore(beforeId: string | null, limit: number): Promise<LogEntry[]> {
+    return this.range("XREVRANGE", beforeId === null ? "+" : `(${formatEventId(checkedId(beforeId))}`, "-", limit);
+  }
+
   async lastId(): Promise<string | null> {
     const [newest] = await this.range("XREVRANGE", "+", "-", 1);
     return newest?.id ?? null;

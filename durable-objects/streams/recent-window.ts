@@ -5,7 +5,7 @@ import { compareEventIds, LIVE_WINDOW_SECONDS, type EventId } from "../../contra
 import type { Entry } from "./fanout.ts";
 
 const WINDOW_MS = LIVE_WINDOW_SECONDS * 1000;
-const WINDOW_MAX_ENTRIES = 4000;
+export const WINDOW_MAX_ENTRIES = 4000;
 /**
  * What the window may hold in bytes, by `entryBytes`: 4,000 log lines of 8 KB would be about
  * 100 MB of strings, frames and parsed payloads, most of an object's 128 MB.

@@ -175,7 +175,8 @@ describe("relay fan-out", () => {
     const nameless = env.RELAY.get(env.RELAY.idFromString(env.RELAY.idFromName("t40:0").toString()));
     const open: StreamOpen = { filter: null, historySeconds: 0, resumeId: null };
     // A caller that names no relay (the name is required by the type; an old Worker would not send it).
-    await expect(nameless.openStream({ ...open, relay: undefined as unknown as string })).rejects.toThrow(
+    // (Wrapped: an RPC promise is also callable, and `rejects` would call it.)
+    await expect(Promise.resolve(nameless.openStream({ ...open, relay: undefined as unknown as string }))).rejects.toThrow(
       /relay objects are named <dashboard>:<i>, got undefined/,
     );
     const stream = await streamOf(await nameless.openStream({ ...open, relay: "t40:0" }), "nameless relay t40:0");

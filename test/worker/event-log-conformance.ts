@@ -47,6 +47,26 @@ export function eventLogConformance(make: () => Promise<EventLog>): void {
     expect(await log.readSince(6000, 10)).toEqual([]);
   });
 
+  it("reads back from before an id (or from the newest), newest first, in pages", async () => {
+    const log = await make();
+    expect(await log.readBefore(null, 5)).toEqual([]);
+    const ids = Array.from({ length: 25 }, (_, i) => `${5000 + Math.floor(i / 3)}-${i % 3}`);
+    await log.append(ids.map((id, n) => entry(id, n)));
+    expect((await log.readBefore(null, 2)).map((e) => e.id)).toEqual([ids[24], ids[23]]);
+    expect((await log.readBefore("5001-1", 10)).map((e) => e.id)).toEqual(["5001-0", "5000-2", "5000-1", "5000-0"]);
+    expect(await log.readBefore("5000-0", 10)).toEqual([]);
+    expect((await log.readBefore("9999-0", 1))[0]).toEqual(entry(ids[24]!, 24));
+    const seen: string[] = [];
+    let before: string | null = null;
+    for (;;) {
+      const page: LogEntry[] = await log.readBefore(before, 7);
+      seen.push(...page.map((e) => e.id));
+      if (page.length < 7) break;
+      before = page[page.length - 1]!.id;
+    }
+    expect(seen).toEqual([...ids].reverse());
+  });
+
   it("trims entries older than a time and remembers the newest id it removed", async () => {
     const log = await make();
     expect(await log.trimmedThrough()).toBeNull();

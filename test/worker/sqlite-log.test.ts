@@ -19,6 +19,7 @@ describe("SQLite event log (Durable Object storage)", () => {
       append: (entries) => call((log) => log.append(entries)),
       readAfter: (id, limit) => call((log) => log.readAfter(id, limit)),
       readSince: (ms, limit) => call((log) => log.readSince(ms, limit)),
+      readBefore: (id, limit) => call((log) => log.readBefore(id, limit)),
       lastId: () => call((log) => log.lastId()),
       trimmedThrough: () => call((log) => log.trimmedThrough()),
       trim: (ms) => call((log) => log.trim(ms)),

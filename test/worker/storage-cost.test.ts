@@ -2,12 +2,13 @@
 // from GET …/stats as a user would. About one row per sample however many metrics, per log line
 // in requests of 10, per health-check run; nothing for a simulated dashboard nobody watches;
 // alert levels that survive a restart without a row per publish; and the byte caps that keep any
-// sequence of requests from filling an object.
+// sequence of requests from filling an object or a catch-up.
 import { abortAllDurableObjects, createScheduledController, env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Alert, DashboardStats, LogLine, MetricUpdate } from "../../contract/index.ts";
+import type { Alert, DashboardStats, Gap, LogLine, MetricUpdate } from "../../contract/index.ts";
 import type { CheckRun } from "../../core/checks.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
+import { CATCH_UP_MAX_BYTES } from "../../durable-objects/dashboard/catch-up.ts";
 import { TokenBucket } from "../../durable-objects/dashboard/rate-limit.ts";
 import { SqliteEventLog } from "../../durable-objects/event-log/sqlite-log.ts";
 import { WINDOW_MAX_BYTES, type RecentWindow } from "../../durable-objects/streams/recent-window.ts";
@@ -130,6 +131,35 @@ describe("bounded by bytes", () => {
     expect(events.every((e) => e.event === "log")).toBe(true);
     expect(new Set(events.map((e) => e.id)).size).toBe(800);
     await resumed.close();
+  });
+
+  it("a resume from further back than CATCH_UP_MAX_BYTES gets the newest of it, after a gap naming what it skips", async () => {
+    const big = "x".repeat(8000);
+    const ids: string[] = [];
+    // 1,600 lines of 8 KB, 13 MB: the window holds the newest 2.7 MB, the log part 4 MiB before that.
+    for (let r = 0; r < 16; r++)
+      ids.push(...(await stub("t41").publish({ samples: [], logs: Array.from({ length: 100 }, (_, i) => line(r * 100 + i, big)) })).ids);
+    await committed("t41");
+    const newest = ids[ids.length - 1]!;
+    const upToNewest = async (path: string, headers: Record<string, string> = {}) => {
+      const stream = await openStream(path, headers);
+      await stream.waitForRaw(() => stream.events.at(-1)?.id === newest, 10_000);
+      await stream.close();
+      return stream.events;
+    };
+    const resumed = await upToNewest("/api/dashboards/t41/events?logs=debug", { "Last-Event-ID": ids[0]! });
+    const [gap, ...replayed] = resumed;
+    expect(gap!.event).toBe("gap");
+    const notice = JSON.parse(gap!.data) as Gap;
+    expect(notice).toMatchObject({ lastEventId: ids[0], message: expect.stringContaining("more than 4 MB to send") });
+    // Contiguous from just after the gap's oldestId to the newest: nothing skipped past it, nothing twice.
+    expect(replayed.map((e) => e.id)).toEqual(ids.slice(ids.indexOf(notice.oldestId!) + 1));
+    const bytes = replayed.reduce((n, e) => n + e.data.length, 0);
+    expect(bytes).toBeGreaterThan(CATCH_UP_MAX_BYTES);
+    expect(bytes).toBeLessThanOrEqual(CATCH_UP_MAX_BYTES + WINDOW_MAX_BYTES / 3);
+    // An hour of history sends the same newest part, without a notice (nothing was asked for by id).
+    const history = await upToNewest("/api/dashboards/t41/events?logs=debug&history=3600");
+    expect(history.map((e) => e.id)).toEqual(replayed.map((e) => e.id));
   });
 
   it("the SQLite event log keeps at most MAX_LOG_BYTES: the oldest go first, and a resume below them is told", async () => {
