@@ -4,7 +4,7 @@
 //
 // While it has viewers a relay is subscribed to its dashboard's object, which pushes it every
 // commit once (`deliver`); the relay fans each one out to its viewers with the same machinery
-// the dashboard object uses for its own (durable-objects/fanout.ts). Every push names the id
+// the dashboard object uses for its own (streams/fanout.ts). Every push names the id
 // committed before it, so a relay that missed one (a lost push, a restarted dashboard object
 // that does not know it yet) notices, fetches the gap with `replay` and never skips or repeats.
 //
@@ -13,46 +13,28 @@
 // requests per relay, not one per viewer. What the window cannot answer (an old or unknown id)
 // is asked of the dashboard, which answers exactly as it would answer the viewer itself.
 import { DurableObject } from "cloudflare:workers";
-import { parseEventId, type EventId, type Gap } from "../../contract/index.ts";
+import { parseEventId, type EventId } from "../../contract/index.ts";
 import { readConfig, type Config } from "../../core/config/index.ts";
-import {
-  relayDashboard,
-  type DeliverBatch,
-  type RelayReport,
-  type RelayRpc,
-  type RelayStreamOpen,
-  type ReplayRequest,
-} from "../../core/rpc.ts";
+import { relayDashboard, type DeliverBatch, type RelayReport, type RelayRpc, type RelayStreamOpen } from "../../core/rpc.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, isBefore, toEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince, RecentWindow } from "../streams/recent-window.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import { StorageMeter } from "../storage/meter.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
+import { DashboardLink, type Replayed } from "./dashboard-link.ts";
+import { PushQueue } from "./push-queue.ts";
 
-/** Pushes held while the relay is not yet synced or heals a gap; older ones are dropped (the heal fetches them). */
-const MAX_QUEUED_PUSHES = 256;
-/** …and in payload bytes: a burst of large log lines must not fill the relay's memory. */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Waits between tries to subscribe and load the window before the relay gives up and cuts its viewers. */
 const START_RETRIES_MS = [500, 1000, 2000];
 /** A relay that knows it is behind waits this long for pushes in flight before it asks for the gap. */
 const HEAL_AFTER_MS = 250;
-
-interface Replayed {
-  gap: Gap | null;
-  entries: Entry[];
-  through: EventId | null;
-  sinceMs: number;
-}
-
-type DashboardStub = ReturnType<Env["DASHBOARD"]["getByName"]>;
 
 export class RelayObject extends DurableObject<Env> implements RelayRpc {
   private readonly config: Config;
   private readonly fanout: Fanout;
   /** A relay keeps nothing in storage; its (empty) database still counts in the dashboard's stats. */
   private readonly meter: StorageMeter;
-  private dashboardStub: DashboardStub | null = null;
+  private readonly link: DashboardLink;
 
   /** Set while the relay has viewers: it is subscribed under this id. */
   private session: string | null = null;
@@ -64,7 +46,8 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   private last: EventId | null = null;
   /** Recent events, up to `last`: the same span as the dashboard object's window. */
   private readonly window = new RecentWindow(() => this.config.retentionSeconds);
-  private queued: DeliverBatch[] = [];
+  /** Pushes that wait while the relay syncs or heals a gap. */
+  private readonly queued = new PushQueue();
   private healing: Promise<void> | null = null;
   private healTimer: ReturnType<typeof setTimeout> | null = null;
   /** Viewers whose catch-up (from the dashboard) reached past `last`: live once the relay is there. */
@@ -79,6 +62,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     super(ctx, env);
     this.config = readConfig(env);
     this.meter = new StorageMeter(ctx.storage.sql);
+    this.link = new DashboardLink(env.DASHBOARD, () => this.dashboard);
     this.fanout = new Fanout({
       what: "relay",
       onFirst: () => this.start(),
@@ -124,7 +108,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     }
     // An id older than the window, or one this relay has not seen (unknown, or not yet pushed
     // here): the dashboard answers as it would answer the viewer, gap notice included.
-    const r = await this.replayAll({ lastEventId: resumeId, sinceMs });
+    const r = await this.link.replayAll({ lastEventId: resumeId, sinceMs });
     this.sendThenJoin(client, r);
   }
 
@@ -153,7 +137,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     }
     if (cursor !== null && !this.window.covers(cursor, 0)) {
       // The window moved past `cursor` meanwhile (a burst): fetch the difference first.
-      this.replayAll({ lastEventId: idOrNull(cursor), sinceMs: 0 }).then(
+      this.link.replayAll({ lastEventId: idOrNull(cursor), sinceMs: 0 }).then(
         (r) => this.sendThenJoin(client, r),
         (err: unknown) => {
           console.error("relay catch-up failed", err);
@@ -196,8 +180,8 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   }
 
   private async sync(session: string): Promise<void> {
-    await this.call((d) => d.subscribe({ relay: this.name, session, viewers: this.fanout.size, delivered: this.takeUnreported() }));
-    const fill = await this.replayAll({ lastEventId: null, sinceMs: this.window.start() });
+    await this.link.call((d) => d.subscribe({ relay: this.name, session, viewers: this.fanout.size, delivered: this.takeUnreported() }));
+    const fill = await this.link.replayAll({ lastEventId: null, sinceMs: this.window.start() });
     if (this.session !== session) return;
     // Every event since the (retention-clamped) start of the fill is here; with none at all
     // ever committed, every event there will ever be.
@@ -213,20 +197,22 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     const session = this.session!;
     const delivered = this.takeUnreported();
     this.subscribing = true;
-    this.call((d) => d.subscribe({ relay: this.name, session, viewers: this.fanout.size, delivered })).then(
-      ({ lastId }) => {
-        this.subscribing = false;
-        if (this.session !== session) return;
-        const latest = parseEventId(lastId);
-        if (isBefore(latest, this.last)) this.reset("the dashboard's log went backwards");
-        else this.healUnlessReached(latest);
-      },
-      (err: unknown) => {
-        this.subscribing = false;
-        this.unreported += delivered;
-        console.warn(`relay ${this.name} could not re-subscribe`, err);
-      },
-    );
+    this.link
+      .call((d) => d.subscribe({ relay: this.name, session, viewers: this.fanout.size, delivered }))
+      .then(
+        ({ lastId }) => {
+          this.subscribing = false;
+          if (this.session !== session) return;
+          const latest = parseEventId(lastId);
+          if (isBefore(latest, this.last)) this.reset("the dashboard's log went backwards");
+          else this.healUnlessReached(latest);
+        },
+        (err: unknown) => {
+          this.subscribing = false;
+          this.unreported += delivered;
+          console.warn(`relay ${this.name} could not re-subscribe`, err);
+        },
+      );
   }
 
   /** Last viewer gone: unsubscribe and forget everything (the next viewer starts afresh). */
@@ -236,13 +222,13 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     this.synced = false;
     this.last = null;
     this.window.reset([], null);
-    this.queued = [];
+    this.queued.take();
     this.parked = [];
     if (this.healTimer) clearTimeout(this.healTimer);
     this.healTimer = null;
     if (!session) return;
     const delivered = this.takeUnreported();
-    this.call((d) => d.unsubscribe({ relay: this.name, session, delivered })).catch(() => {});
+    this.link.call((d) => d.unsubscribe({ relay: this.name, session, delivered })).catch(() => {});
   }
 
   /** The relay cannot follow its dashboard any more: cut every viewer; each resumes by id. */
@@ -256,17 +242,9 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   /** One commit from the dashboard. False = this relay serves no viewers: stop pushing to it. */
   deliver(batch: DeliverBatch): boolean {
     if (this.session === null) return false;
-    if (!this.synced || this.healing) this.enqueue(batch);
+    if (!this.synced || this.healing) this.queued.push(batch);
     else this.accept(batch);
     return true;
-  }
-
-  private enqueue(batch: DeliverBatch): void {
-    this.queued.push(batch);
-    const bytes = (b: DeliverBatch) => b.entries.reduce((n, e) => n + e.data.length, 0);
-    let total = this.queued.reduce((n, b) => n + bytes(b), 0);
-    while (this.queued.length > 1 && (this.queued.length > MAX_QUEUED_PUSHES || total > MAX_QUEUED_BYTES))
-      total -= bytes(this.queued.shift()!);
   }
 
   private accept(batch: DeliverBatch): void {
@@ -278,7 +256,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     if (fresh.length === 0) return; // had it already
     if (isBefore(this.last, parseEventId(batch.prevId))) {
       // Something between our last event and this batch never reached us: fetch it first.
-      this.enqueue(batch);
+      this.queued.push(batch);
       this.heal();
       return;
     }
@@ -286,9 +264,7 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   }
 
   private drainQueued(): void {
-    const queued = this.queued;
-    this.queued = [];
-    for (const batch of queued) {
+    for (const batch of this.queued.take()) {
       if (this.healing) this.queued.push(batch);
       else this.accept(batch);
     }
@@ -310,23 +286,25 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
   private heal(): void {
     if (this.healing || !this.synced) return;
     const session = this.session;
-    const healing: Promise<void> = this.replayAll({
-      lastEventId: idOrNull(this.last),
-      sinceMs: 0, // used only when nothing was ever committed: everything retained
-    }).then(
-      (r) => {
-        if (this.healing !== healing || this.session !== session) return;
-        this.healing = null;
-        if (r.gap) return this.reset("relay fell behind what its dashboard retains");
-        const fresh = r.entries.filter((e) => isBefore(this.last, e.key));
-        if (fresh.length > 0) this.apply(fresh);
-        this.drainQueued();
-      },
-      (err: unknown) => {
-        if (this.healing === healing) this.healing = null;
-        console.warn(`relay ${this.name} could not fetch a gap; retrying at the next push or heartbeat`, err);
-      },
-    );
+    const healing: Promise<void> = this.link
+      .replayAll({
+        lastEventId: idOrNull(this.last),
+        sinceMs: 0, // used only when nothing was ever committed: everything retained
+      })
+      .then(
+        (r) => {
+          if (this.healing !== healing || this.session !== session) return;
+          this.healing = null;
+          if (r.gap) return this.reset("relay fell behind what its dashboard retains");
+          const fresh = r.entries.filter((e) => isBefore(this.last, e.key));
+          if (fresh.length > 0) this.apply(fresh);
+          this.drainQueued();
+        },
+        (err: unknown) => {
+          if (this.healing === healing) this.healing = null;
+          console.warn(`relay ${this.name} could not fetch a gap; retrying at the next push or heartbeat`, err);
+        },
+      );
     this.healing = healing;
   }
 
@@ -350,28 +328,5 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     const n = this.unreported;
     this.unreported = 0;
     return n;
-  }
-
-  /** A replay, paged until complete. */
-  private async replayAll(request: ReplayRequest): Promise<Replayed> {
-    const first = await this.call((d) => d.replay(request));
-    const entries = first.entries.map(toEntry);
-    let { through, more } = first;
-    while (more) {
-      const next = await this.call((d) => d.replay({ lastEventId: through, sinceMs: 0 }));
-      for (const raw of next.entries) entries.push(toEntry(raw));
-      ({ through, more } = next);
-    }
-    return { gap: first.gap, entries, through: parseEventId(through), sinceMs: first.sinceMs };
-  }
-
-  /** Calls the dashboard object; a broken stub (the object restarted) is replaced and the call tried once more. */
-  private async call<T>(fn: (dashboard: DashboardStub) => Promise<T>): Promise<T> {
-    try {
-      return await fn((this.dashboardStub ??= this.env.DASHBOARD.getByName(this.dashboard)));
-    } catch {
-      this.dashboardStub = this.env.DASHBOARD.getByName(this.dashboard);
-      return await fn(this.dashboardStub);
-    }
   }
 }
