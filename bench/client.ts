@@ -6,11 +6,11 @@
 //     at 1 event/s, in the 24 h window and the 15-minute live window;
 //   - the JS heap after a forced GC, once a minute for ten minutes (one with --quick), 24 h window.
 // Prints a table and rewrites bench/results/client.json and the client section of docs/BENCHMARKS.md.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, totalmem } from "node:os";
+import { rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { CDPSession, Page } from "playwright-core";
 import { buildWeb, launchBrowser, startPages, startWorker, tempDir } from "../test/browser/stack.ts";
+import { machine, writeResults, writeSection } from "./report.ts";
 
 const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
 const TOKEN = "bench-client-ingest-token-0123456789";
@@ -160,16 +160,7 @@ try {
   await rm(dist, { recursive: true, force: true });
 }
 
-const cpu = cpus();
-const machine = {
-  cpu: `${cpu.length} × ${cpu[0]?.model ?? "?"}`,
-  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-  node: process.version,
-  date: new Date().toISOString(),
-  loadAverage: loadavg()
-    .map((l) => l.toFixed(1))
-    .join(", "),
-};
+const m = machine();
 const loads = results.loads as { totalMs: number; seriesDoneMs: number }[];
 const warm = loads.slice(1).map((l) => l.totalMs);
 const heapMB = results.heapMB as number[];
@@ -187,20 +178,15 @@ const table = [
 ].join("\n");
 console.log(table);
 
-await mkdir("bench/results", { recursive: true });
-await writeFile(
-  "bench/results/client.json",
-  JSON.stringify({ command: `npm run bench:client${args.quick ? " -- --quick" : ""}`, machine, results }, null, 2) + "\n",
+const command = `npm run bench:client${args.quick ? " -- --quick" : ""}`;
+await writeResults("client", { command, machine: m, results });
+await writeSection(
+  "client",
+  [
+    `\`${command}\` on ${m.cpu}, ${m.memory}, Node ${m.node}, headless Chromium (Debian's), ${m.date}, load average ${m.loadAverage} at the end.`,
+    "",
+    table,
+    "",
+    "Raw figures: `bench/results/client.json`.",
+  ].join("\n"),
 );
-const section = [
-  "<!-- client -->",
-  `\`npm run bench:client${args.quick ? " -- --quick" : ""}\` on ${machine.cpu}, ${machine.memory}, Node ${machine.node}, headless Chromium (Debian's), ${machine.date}, load average ${machine.loadAverage} at the end.`,
-  "",
-  table,
-  "",
-  "Raw figures: `bench/results/client.json`.",
-  "<!-- /client -->",
-].join("\n");
-const doc = await readFile("docs/BENCHMARKS.md", "utf8");
-if (!doc.includes("<!-- client -->")) throw new Error("docs/BENCHMARKS.md has no <!-- client --> section to rewrite");
-await writeFile("docs/BENCHMARKS.md", doc.replace(/<!-- client -->[\s\S]*<!-- \/client -->/, section));

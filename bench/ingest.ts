@@ -4,28 +4,25 @@
 // workerd, default SQLite event log), plus the parse + mapping CPU per point measured in this
 // process with the Worker's own modules (same V8 as workerd).
 // Separate from bench/run.ts on purpose (own wrangler dev, own dashboard, no viewers).
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { compress } from "snappyjs";
 import type { DashboardDef } from "../contract/index.ts";
-import { freePort } from "../tools/free-port.ts";
 import { parseLineProtocol } from "../worker/protocols/line-protocol.ts";
 import { decodeOtlpMetrics } from "../worker/protocols/otlp.ts";
 import { ExportMetricsServiceRequestSchema } from "../worker/protocols/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.ts";
 import { WriteRequestSchema } from "../worker/protocols/gen/prometheus/remote_pb.ts";
 import { decodeRemoteWrite } from "../worker/protocols/remote-write.ts";
 import { mapPoints } from "../worker/ingest/mapping.ts";
+import { INGEST_TOKEN, Stack } from "./stack.ts";
 
 const { values: args } = parseArgs({
   options: { seconds: { type: "string", default: "10" }, concurrency: { type: "string", default: "2" } },
 });
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
-const TOKEN = "bench-ingest-token-0123456789";
+const TOKEN = INGEST_TOKEN;
 const BATCH = 5000;
 const SERIES = 32; // one metric per series; 5,000 points = ~157 samples of 32 values
 const metrics = Array.from({ length: SERIES }, (_, k) => ({
@@ -151,47 +148,13 @@ async function push(base: string, kind: Kind): Promise<{ pointsPerSecond: number
 }
 
 async function main() {
-  const port = await freePort();
-  const persist = await mkdtemp(join(tmpdir(), "rtd-ingest-bench-"));
-  const base = `http://127.0.0.1:${port}`;
-  const vars = {
-    INGEST_TOKEN: TOKEN,
-    DASHBOARDS: JSON.stringify([DASHBOARD]),
-    INGEST_POINTS_PER_SECOND: "10000000",
-    INGEST_POINTS_BURST: "10000000",
-  };
-  const wrangler = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(await freePort()),
-      "--persist-to",
-      persist,
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    {
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      detached: true,
-      stdio: "ignore",
-    },
-  );
+  // The objects' own SQLite log, as a default deployment; the rate limit out of the way.
+  const stack = await Stack.start({
+    log: "sqlite",
+    vars: { DASHBOARDS: JSON.stringify([DASHBOARD]), INGEST_POINTS_PER_SECOND: "10000000", INGEST_POINTS_BURST: "10000000" },
+  });
+  const base = stack.url;
   try {
-    const deadline = Date.now() + 60_000;
-    while (
-      !(await fetch(`${base}/api/health`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline) throw new Error("wrangler dev did not start");
-      await new Promise((r) => setTimeout(r, 250));
-    }
     await push(base, "line"); // warm-up is the first run's first seconds; measured runs follow
     const cost = parseCost();
     const line = await push(base, "line");
@@ -215,9 +178,7 @@ async function main() {
       `| remote write, 5,000 samples (snappy) | ${prometheus.pointsPerSecond.toLocaleString("en")} | ${prometheus.requests} | ${prometheus.failures} | ${cost.prometheus.toFixed(2)} µs |`,
     );
   } finally {
-    process.kill(-wrangler.pid!, "SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    await rm(persist, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 
