@@ -29,7 +29,7 @@ const testBindings = {
     ...COST_TEST_DASHBOARDS,
     ...BOUNDS_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
-    ...Array.from({ length: 41 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
+    ...Array.from({ length: 42 }, (_, i) => ({ id: `t${i + 1}`, name: `Test ${i + 1}`, simulate: false })),
   ],
 };
 const workerTests = "test/worker/**/*.test.ts";

@@ -93,13 +93,16 @@ export class CatchUp {
     this.window.trim(); // drop what aged out of retention since the last publish
     const retained = Date.now() - this.retentionSeconds() * 1000;
     const sinceMs = Math.max(requestedSinceMs, retained);
+    const unknown = (): Gap => ({ lastEventId: rawResume!, oldestId: null, message: "unknown event id; sending recent history instead" });
     let gap: Gap | null = null;
+    /** Whether the log must show that `after` was issued (the window cannot, and no trim took it). */
+    let verify = false;
 
     if (after) {
       const last = this.lastCommitted();
-      if (last === null || compareEventIds(after, last) > 0) {
+      if (last === null || compareEventIds(after, last) > 0 || this.window.lacks(after)) {
         // An id this dashboard never issued (its log was reset): say so, then send history.
-        gap = { lastEventId: rawResume!, oldestId: null, message: "unknown event id; sending recent history instead" };
+        gap = unknown();
         after = null;
       } else if (!this.window.covers(after, sinceMs)) {
         // Only a resume point older than the window can have lost events to trimming; the
@@ -108,12 +111,40 @@ export class CatchUp {
         if (trimmed && compareEventIds(after, trimmed) < 0) {
           gap = { lastEventId: rawResume!, oldestId: formatEventId(trimmed), message: "events after this id are no longer retained" };
           after = trimmed;
-        }
+        } else verify = true;
       }
     }
 
-    // From the log: whatever the window does not cover, the newest CATCH_UP_MAX_BYTES of it, read
-    // newest first. Again if the window let more go while the log was read.
+    let read = await this.logPart(after, sinceMs, cancelled, verify);
+    if (read === "unknown") {
+      gap = unknown();
+      read = await this.logPart(null, sinceMs, cancelled, false);
+    }
+    if (read === null || read === "unknown") return null;
+    if (read.dropped && rawResume && parseEventId(rawResume)) {
+      const oldestId = formatEventId(read.dropped);
+      gap = {
+        lastEventId: rawResume,
+        oldestId,
+        message: `events after this id up to ${oldestId} are not replayed: more than ${CATCH_UP_MAX_BYTES / 1048576} MB to send`,
+      };
+    }
+    const logged = read.kept();
+    if (logged.length > limit) return { gap, logged: logged.slice(0, limit), after: logged[limit - 1]!.key, sinceMs, complete: false };
+    return { gap, logged, after: read.from, sinceMs, complete: true };
+  }
+
+  /**
+   * From the log: whatever the window does not cover after `after` (or since `sinceMs`), the
+   * newest CATCH_UP_MAX_BYTES of it, read newest first; again if the window let more go while
+   * the log was read. With `verify`, "unknown" when the log shows `after` was never issued.
+   */
+  private async logPart(
+    after: EventId | null,
+    sinceMs: number,
+    cancelled: () => boolean,
+    verify: boolean,
+  ): Promise<(NewestWithin & { from: EventId | null }) | "unknown" | null> {
     let read = new NewestWithin(CATCH_UP_MAX_BYTES, payloadBytes);
     let from = after;
     while (!this.window.covers(from, sinceMs)) {
@@ -125,6 +156,9 @@ export class CatchUp {
         cancelled,
       });
       if (!back) return null;
+      // Every id ever issued is in the log or was trimmed: reaching below `after` without meeting it proves it never was.
+      if (verify && lower && !back.cut && (!back.stoppedAt || compareEventIds(back.stoppedAt, lower) !== 0)) return "unknown";
+      verify = false;
       if (back.cut) {
         // Everything read before is older than what this read had to let go.
         read = new NewestWithin(CATCH_UP_MAX_BYTES, payloadBytes);
@@ -133,30 +167,20 @@ export class CatchUp {
       for (const e of back.entries) read.push(e);
       from = through;
     }
-    if (read.dropped && rawResume && parseEventId(rawResume)) {
-      const oldestId = formatEventId(read.dropped);
-      gap = {
-        lastEventId: rawResume,
-        oldestId,
-        message: `events after this id up to ${oldestId} are not replayed: more than ${CATCH_UP_MAX_BYTES / 1048576} MB to send`,
-      };
-    }
-    const logged = read.kept();
-    if (logged.length > limit) return { gap, logged: logged.slice(0, limit), after: logged[limit - 1]!.key, sinceMs, complete: false };
-    return { gap, logged, after: from, sinceMs, complete: true };
+    return Object.assign(read, { from });
   }
 
   /**
    * The log from `through` (inclusive; the window holds what is newer) back to the first entry
-   * `stop` accepts, newest first, until `maxBytes` or `maxEntries`: ascending, and `cut`, the
-   * newest entry let go. Pages are shared with every identical read in flight (the reconnect
+   * `stop` accepts, newest first, until `maxBytes` or `maxEntries`: ascending, `cut`, the newest
+   * entry let go, and `stoppedAt`, the entry `stop` accepted (null: the log ended first). Pages are shared with every identical read in flight (the reconnect
    * storm after a deploy reads back from the same place). Null when `cancelled` turns true.
    */
   private async readBack(
     through: EventId,
     stop: (id: EventId) => boolean,
     budget: { size: (e: Entry) => number; maxBytes: number; maxEntries?: number; cancelled?: () => boolean },
-  ): Promise<{ entries: Entry[]; cut: EventId | null } | null> {
+  ): Promise<{ entries: Entry[]; cut: EventId | null; stoppedAt: EventId | null } | null> {
     const kept: Entry[] = [];
     let bytes = 0;
     let before = formatEventId(successor(through));
@@ -165,12 +189,13 @@ export class CatchUp {
       const page = await this.shared(`before:${from}`, () => this.log.readBefore(from, LOG_PAGE).then((p) => p.map(toEntry)));
       if (budget.cancelled?.()) return null;
       for (const e of page) {
-        if (stop(e.key)) return { entries: kept.reverse(), cut: null };
+        if (stop(e.key)) return { entries: kept.reverse(), cut: null, stoppedAt: e.key };
         bytes += budget.size(e);
-        if (bytes > budget.maxBytes || kept.length >= (budget.maxEntries ?? Infinity)) return { entries: kept.reverse(), cut: e.key };
+        if (bytes > budget.maxBytes || kept.length >= (budget.maxEntries ?? Infinity))
+          return { entries: kept.reverse(), cut: e.key, stoppedAt: null };
         kept.push(e);
       }
-      if (page.length < LOG_PAGE) return { entries: kept.reverse(), cut: null };
+      if (page.length < LOG_PAGE) return { entries: kept.reverse(), cut: null, stoppedAt: null };
       before = page[page.length - 1]!.id;
     }
   }

@@ -96,7 +96,15 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.def = dashboardDef(this.config, ctx.id.name);
     this.store = new StateStore(sql);
     this.seq = new Sequencer(this.def, this.state);
-    this.simulation = new SimulationBridge(this.def, this.config, (request) => this.publishSequenced(request));
+    this.simulation = new SimulationBridge(
+      this.def,
+      this.config,
+      (request) => this.publishSequenced(request),
+      async () => {
+        await (this.sequencesReady ??= this.rebuildSequences());
+        return this.state.lastSeq[SIMULATOR];
+      },
+    );
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
     this.counters = new CounterStore(sql);
@@ -315,6 +323,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   /** Writes history (or what a resuming client missed), then makes the client live. */
   private async catchUp(client: StreamClient, { resumeId, historySeconds, openedAt }: StreamRequest): Promise<void> {
     const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
+    await this.simulation.backfilled; // a simulated dashboard's first viewer gets the window as history
     const part = await this.history.fromLog(resumeId, sinceMs, () => client.closed);
     if (!part || client.closed) return;
     // From memory, synchronously up to the moment the client turns live: no gap, no repeat.
@@ -327,6 +336,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
 
   /** History or resume for a relay: what a viewer here with the same Last-Event-ID / `history` gets first, and where it goes live. */
   async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
+    await this.simulation.backfilled;
     const part = (await this.history.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
     // Synchronously from here on: `through` is exactly what the entries reach.
     let entries = part.logged;

@@ -99,15 +99,15 @@ export class RelayObject extends DurableObject<Env> implements RelayRpc {
     if (client.closed) return;
     this.window.trim();
     const after = parseEventId(resumeId);
-    if (this.synced && this.window.covers(after, sinceMs) && !isBefore(this.last, after)) {
+    if (this.synced && this.window.covers(after, sinceMs) && !isBefore(this.last, after) && !(after && this.window.lacks(after))) {
       // The common case, from this relay's memory: no request to the dashboard object.
       const out: Uint8Array[] = [];
       framesFor(this.window.since(after, sinceMs), client.filter, out);
       this.unreported += this.fanout.goLive(client, out);
       return;
     }
-    // An id older than the window, or one this relay has not seen (unknown, or not yet pushed
-    // here): the dashboard answers as it would answer the viewer, gap notice included.
+    // An id older than the window, or one this relay has not seen (never issued, or not yet
+    // pushed here): the dashboard answers as it would answer the viewer, gap notice included.
     const r = await this.link.replayAll({ lastEventId: resumeId, sinceMs });
     this.sendThenJoin(client, r);
   }

@@ -81,6 +81,23 @@ export class RecentWindow {
     return this.coveredAfter !== null && compareEventIds(key, this.coveredAfter) > 0;
   }
 
+  /**
+   * An id it would hold (newer than `coveredAfter`, or any id while it holds every event there
+   * is) but does not: never issued by this dashboard, e.g. from before its log was reset.
+   */
+  lacks(key: EventId): boolean {
+    if (this.coveredAfter !== null && compareEventIds(key, this.coveredAfter) <= 0) return false;
+    let [lo, hi] = [0, this.entries.length - 1];
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = compareEventIds(this.entries[mid]!.key, key);
+      if (c === 0) return false;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return true;
+  }
+
   /** Its entries after `after` (or, without it, since `sinceMs`). */
   since(after: EventId | null, sinceMs: number): Entry[] {
     const out: Entry[] = [];

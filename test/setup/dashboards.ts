@@ -127,6 +127,7 @@ export const COST_TEST_DASHBOARDS: Json[] = [
   },
   { id: "wsim1", name: "Simulated, unwatched" },
   { id: "wsim2", name: "Simulated, watched" },
+  { id: "wsim3", name: "Simulated, first watched" },
 ];
 
 /**

@@ -115,19 +115,20 @@ describe("catch-up reads", () => {
         calls: unknown;
       };
       o.history.window.reset(o.history.window.entries.slice(-5), key(ids[4]!));
-      const calls = { fromLog: 0, trimmed: 0, readAfter: 0 };
+      const calls = { fromLog: 0, trimmed: 0, readBefore: 0 };
       const { log, history } = o;
-      const [fromLog, trimmedThrough, readAfter] = [history.fromLog.bind(history), log.trimmedThrough.bind(log), log.readAfter.bind(log)];
+      const [fromLog, trimmedThrough, readBefore] = [history.fromLog.bind(history), log.trimmedThrough.bind(log), log.readBefore.bind(log)];
       history.fromLog = (...a: unknown[]) => (calls.fromLog++, fromLog(...a));
       log.trimmedThrough = async () => {
         calls.trimmed++;
         for (const deadline = Date.now() + 10_000; calls.fromLog < 8 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
         return trimmedThrough();
       };
-      log.readAfter = async (after: string, limit: number) => {
-        if (after === ids[1]) calls.readAfter++;
+      // Read back from just after the window's boundary (ids[4]): one page for all eight.
+      log.readBefore = async (before: string | null, limit: number) => {
+        calls.readBefore++;
         await new Promise((r) => setTimeout(r, 20));
-        return readAfter(after, limit);
+        return readBefore(before, limit);
       };
       o.calls = calls;
     });
@@ -141,7 +142,7 @@ describe("catch-up reads", () => {
     expect(await runInDurableObject(stub("b4"), (obj) => (obj as unknown as { calls: unknown }).calls)).toEqual({
       fromLog: 8,
       trimmed: 1,
-      readAfter: 1,
+      readBefore: 1,
     });
     await Promise.all(streams.map((s) => s.close()));
   });

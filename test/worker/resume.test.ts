@@ -77,6 +77,30 @@ describe("resume with Last-Event-ID", () => {
     await stream.close();
   });
 
+  it("knows an id it never issued even when it is older than the newest: from memory, and from the log", async () => {
+    const ids = await publishMany("t42", 12);
+    // Between two issued ids (as a viewer of a log that was since reset would send): never issued.
+    const between = `${ids[5]!.split("-")[0]}-999`;
+    const fromMemory = await openStream("/api/dashboards/t42/events?history=60", { "Last-Event-ID": between });
+    const [gap, ...rest] = await fromMemory.waitFor(13);
+    expect(gap).toMatchObject({ event: "gap", data: expect.stringContaining("unknown event id") });
+    expect(rest.map((e) => e.id)).toEqual(ids);
+    await fromMemory.close();
+    // The same once the window holds only the last four: the log shows it.
+    await runInDurableObject(stub("t42"), (obj: DashboardObject) => {
+      const o = (obj as unknown as { history: { window: RecentWindow } }).history;
+      o.window.entries = o.window.entries.slice(-4);
+      o.window.coveredAfter = parseEventId(ids[7]);
+    });
+    const fromLog = await openStream("/api/dashboards/t42/events?history=60", { "Last-Event-ID": between });
+    expect((await fromLog.waitFor(1))[0]).toMatchObject({ event: "gap", data: expect.stringContaining("unknown event id") });
+    await fromLog.close();
+    // An issued id there is a plain resume.
+    const issued = await openStream("/api/dashboards/t42/events", { "Last-Event-ID": ids[5]! });
+    expect((await issued.waitFor(6)).map((e) => e.id)).toEqual(ids.slice(6));
+    await issued.close();
+  });
+
   it("serves resume from the log after a cold start, beyond the in-memory window", async () => {
     const ids = await publishMany("t13", 30);
     await evictDurableObject(stub("t13"));

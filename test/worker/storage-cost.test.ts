@@ -5,7 +5,9 @@
 // sequence of requests from filling an object or a catch-up.
 import { abortAllDurableObjects, createScheduledController, env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Alert, DashboardStats, Gap, LogLine, MetricUpdate } from "../../contract/index.ts";
+import { LIVE_WINDOW_SECONDS, type Alert, type DashboardStats, type Gap, type LogLine, type MetricUpdate } from "../../contract/index.ts";
+import { readConfig } from "../../core/config/index.ts";
+import { simulate } from "../../core/simulation/metrics.ts";
 import type { CheckRun } from "../../core/checks.ts";
 import type { DashboardObject } from "../../durable-objects/dashboard/dashboard.ts";
 import { CATCH_UP_MAX_BYTES } from "../../durable-objects/dashboard/catch-up.ts";
@@ -93,6 +95,30 @@ describe("storage cost", () => {
     expect((await stats("wsim1")).eventsPublished).toBe(0);
     await stream.waitFor(2);
     expect(await written("wsim2")).toBeGreaterThan(watchedBefore);
+    await stream.close();
+  });
+
+  it("the first viewer of a simulated dashboard nobody watched gets its live window at once: the simulator's ticks, for a few rows", async () => {
+    const before = await written("wsim3");
+    const opened = Date.now();
+    const stream = await openStream(`/api/dashboards/wsim3/events?history=${LIVE_WINDOW_SECONDS}&logs=none`);
+    // History is written in one go, before anything live: a sample per second of the window.
+    await stream.waitFor(LIVE_WINDOW_SECONDS - 1);
+    const times = stream.events
+      .filter((e) => e.event === "metric-update")
+      .map((e) => Date.parse((JSON.parse(e.data) as MetricUpdate).timestamp));
+    expect(times.length).toBeGreaterThanOrEqual(LIVE_WINDOW_SECONDS - 1);
+    expect(times[0]).toBeLessThanOrEqual(opened - (LIVE_WINDOW_SECONDS - 2) * 1000);
+    expect(times.slice(1).every((t, i) => t - times[i]! === 1000)).toBe(true);
+    const def = readConfig(env).dashboards.find((d) => d.id === "wsim3")!;
+    expect(JSON.parse(stream.events[0]!.data)).toEqual(simulate(readConfig(env).seed, def, times[0]!));
+    // 900 samples and their log lines: the log's chunks and a minute row each, not a row a sample.
+    expect((await written("wsim3")) - before).toBeLessThan(60);
+    // Then live, a tick a second.
+    const newest = times.at(-1)!;
+    await stream.waitForRaw(() =>
+      stream.events.some((e) => e.event === "metric-update" && Date.parse((JSON.parse(e.data) as MetricUpdate).timestamp) > newest),
+    );
     await stream.close();
   });
 
