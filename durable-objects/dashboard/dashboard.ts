@@ -17,6 +17,7 @@ import {
   type DashboardDef,
   type DashboardStats,
   type EventId,
+  type MetricUpdate,
 } from "../../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
 import type {
@@ -41,6 +42,7 @@ import { HistoryFeed } from "../history/history-feed.ts";
 import { Rollups } from "../history/rollups.ts";
 import { CounterStore } from "../ingest/counter-rates.ts";
 import { assemble } from "../ingest/point-samples.ts";
+import { partialOf, SplitSeries } from "../ingest/split-series.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince } from "../streams/recent-window.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
@@ -88,6 +90,9 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   private readonly logBucket: TokenBucket;
   private readonly pointBucket: TokenBucket;
   private readonly counters: CounterStore; // counter → rate state per OTLP series
+  /** Split metrics' live series (ingest/split-series.ts), relearnt from the recent window once after a start. */
+  private readonly splits: SplitSeries;
+  private splitsReady: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,6 +105,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
     this.counters = new CounterStore(sql);
+    this.splits = new SplitSeries(this.def);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql });
     const retention = () => this.config.retentionSeconds;
     const rollups = new Rollups(ctx.storage, sql, () => this.config.historyDays);
@@ -156,11 +162,41 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     return this.publishSequenced(request);
   }
 
-  /** JSON ingest: past the point rate nothing is published (samples and their values count like OTLP points). */
-  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number }> {
+  /**
+   * JSON ingest: past the point rate nothing is published (samples and their values count like
+   * OTLP points); nor when a split metric's series is refused (past its maxSeries).
+   */
+  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number } | { refused: string }> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    return this.emit(this.seq.samples(samples));
+    if (!this.splits.any) return this.emit(this.seq.samples(samples));
+    await this.splitsLearnt();
+    const done = this.splits.complete(samples.map(partialOf));
+    if (done.refused.count > 0) return { refused: done.refused.reasons.join("; ").replace(/^metric "([^"]+)": /, "$1: ") };
+    done.apply();
+    return this.emit(this.seq.samples(done.samples, done.gone));
+  }
+
+  /** After a start, the split metrics' live series come from the recent window (the log read once). */
+  private splitsLearnt(): Promise<void> {
+    return (this.splitsReady ??= (async () => {
+      try {
+        await this.history.ensureWindow();
+      } catch {
+        return; // the log cannot be read: the series are learnt afresh from what comes
+      }
+      const samples = [];
+      for (const e of this.window.entries) {
+        if (e.event !== EVENT.metric) continue;
+        samples.push((e.payload ??= JSON.parse(e.data) as Record<string, unknown>) as unknown as MetricUpdate);
+      }
+      this.splits.rebuild(samples);
+      // Levels of series no longer held (silent past the window): nothing will report them gone.
+      for (const key of Object.keys(this.state.alertState)) {
+        const bar = key.indexOf("|");
+        if (bar > 0 && !this.splits.liveSeries(key.slice(0, bar)).includes(key.slice(bar + 1))) delete this.state.alertState[key];
+      }
+    })());
   }
 
   async watched(): Promise<boolean> {
@@ -202,10 +238,17 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    const { samples, refused, counters, rebased } = assemble(this.def, batches, (key) => this.counters.get(key));
+    if (this.splits.any) await this.splitsLearnt();
+    const { samples, gone, keepSeries, refused, counters, rebased } = assemble(
+      this.def,
+      batches,
+      (key) => this.counters.get(key),
+      this.splits,
+    );
     if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
     this.counters.save(counters, rebased);
-    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples)) : { ids: [], events: [] };
+    keepSeries();
+    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples, gone)) : { ids: [], events: [] };
     return { ...result, refused, published: true };
   }
 
