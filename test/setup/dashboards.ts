@@ -251,6 +251,9 @@ export const SPLIT_METRICS = [
   { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
 ];
 
+/** The browser test's (test/browser/split.test.ts): CPU per host, nothing simulated. */
+export const SPLIT_BROWSER_DASHBOARD = { id: "fleet", name: "Fleet", simulate: false, metrics: SPLIT_METRICS };
+
 export const SPLIT_TEST_DASHBOARDS = Array.from({ length: 16 }, (_, i) => ({
   id: `s${i + 1}`,
   name: `Split ${i + 1}`,
