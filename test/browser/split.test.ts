@@ -87,5 +87,6 @@ describe("a split metric in the page", () => {
     await alert.waitFor({ timeout: 10_000 });
     expect(await alert.locator(".alert-message").innerText()).toBe("CPU on web-3 is 99.0%, above critical 95%");
     expect(await alert.locator("strong").innerText()).toBe("CPU · web-3");
+    if (process.env.SPLIT_SCREENSHOT) await page.screenshot({ path: process.env.SPLIT_SCREENSHOT, fullPage: true });
   });
 });
