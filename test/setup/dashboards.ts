@@ -149,6 +149,21 @@ export const COST_TEST_DASHBOARDS: Json[] = [
     simulate: false,
     metrics: Array.from({ length: 32 }, (_, i) => ({ name: `m${i}`, decimals: 2, min: 0, max: 1000, warning: 800, critical: 900 })),
   },
+  {
+    // 32 split metrics of 20 series each (maxSeries' default): 640 series values a sample.
+    id: "w32s",
+    name: "Cost 32 × 20",
+    simulate: false,
+    metrics: Array.from({ length: 32 }, (_, i) => ({
+      name: `m${i}`,
+      decimals: 2,
+      min: 0,
+      max: 1000,
+      warning: 800,
+      critical: 900,
+      source: { by: "host" },
+    })),
+  },
   { id: "wsim1", name: "Simulated, unwatched" },
   { id: "wsim2", name: "Simulated, watched" },
 ];

@@ -289,3 +289,34 @@ describe("the wire for viewers that filter, and for metrics without `by`", () =>
     await seed.close();
   });
 });
+
+describe("GET …/series for a split metric", () => {
+  it("answers `by`: each series' min, max, avg and last beside the metric's own columns, the worst first", async () => {
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
+    for (const [i, cpu] of [
+      { a: 10, b: 90 },
+      { a: 30, b: 70, c: 50 },
+    ].entries())
+      expect((await json("s15", { cpu, queue_depth: i, timestamp: iso(minute + i * 10_000) })).status).toBe(202);
+    await committed("s15");
+    const response = await SELF.fetch(
+      `https://dash.test/api/dashboards/s15/series?from=${minute}&to=${minute + 59_000}&step=1m&metrics=cpu,queue_depth`,
+    );
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { t: number[]; series: Record<string, { by?: Record<string, unknown> }> };
+    expect(answer.t).toEqual([minute]);
+    // Its own value: the max of the live series at each sample (90, then 70: b itself came down).
+    expect(answer.series.cpu).toEqual({
+      min: [70],
+      max: [90],
+      avg: [80],
+      last: [70],
+      by: {
+        b: { min: [70], max: [90], avg: [80], last: [70] },
+        c: { min: [50], max: [50], avg: [50], last: [50] },
+        a: { min: [10], max: [30], avg: [20], last: [30] },
+      },
+    });
+    expect(answer.series.queue_depth).not.toHaveProperty("by");
+  });
+});
