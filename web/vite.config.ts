@@ -65,7 +65,8 @@ export default defineConfig({
           groups: [
             {
               name: "app",
-              test: (id: string) => !/components\/(LogPanel|HealthPanel|HistoryChart|SplitChart|SeriesLegend)\.vue|lib\/series-colours/.test(id),
+              test: (id: string) =>
+                !/components\/(LogPanel|HealthPanel|HistoryChart|SplitChart|SeriesLegend)\.vue|lib\/series-colours/.test(id),
             },
           ],
         },
