@@ -17,7 +17,6 @@ import {
   type DashboardDef,
   type DashboardStats,
   type EventId,
-  type MetricUpdate,
 } from "../../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
 import type {
@@ -179,24 +178,10 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
 
   /** After a start, the split metrics' live series come from the recent window (the log read once). */
   private splitsLearnt(): Promise<void> {
-    return (this.splitsReady ??= (async () => {
-      try {
-        await this.history.ensureWindow();
-      } catch {
-        return; // the log cannot be read: the series are learnt afresh from what comes
-      }
-      const samples = [];
-      for (const e of this.window.entries) {
-        if (e.event !== EVENT.metric) continue;
-        samples.push((e.payload ??= JSON.parse(e.data) as Record<string, unknown>) as unknown as MetricUpdate);
-      }
-      this.splits.rebuild(samples);
-      // Levels of series no longer held (silent past the window): nothing will report them gone.
-      for (const key of Object.keys(this.state.alertState)) {
-        const bar = key.indexOf("|");
-        if (bar > 0 && !this.splits.liveSeries(key.slice(0, bar)).includes(key.slice(bar + 1))) delete this.state.alertState[key];
-      }
-    })());
+    return (this.splitsReady ??= this.history.ensureWindow().then(
+      () => this.splits.learn(this.window.entries, this.state.alertState),
+      () => {}, // the log cannot be read: the series are learnt afresh from what comes
+    ));
   }
 
   async watched(): Promise<boolean> {

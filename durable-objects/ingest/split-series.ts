@@ -18,9 +18,11 @@
 //   After a restart the entries are rebuilt from the recent window's events (`rebuild`).
 import {
   AGGREGATE,
+  EVENT,
   isSplit,
   round,
   splitAggregate,
+  type AlertState,
   type DashboardDef,
   type GoneSeries,
   type MetricDef,
@@ -74,6 +76,23 @@ export class SplitSeries {
   /** Each split metric's live series (tests, stats). */
   liveSeries(metric: string): string[] {
     return [...(this.live.get(metric)?.keys() ?? [])];
+  }
+
+  /**
+   * After a start: the series from the recent window's events, and the alert levels of series no
+   * longer held (silent past the window) dropped, since nothing will report those gone.
+   */
+  learn(entries: Iterable<{ event: string; data: string; payload?: Record<string, unknown> }>, alertState: AlertState): void {
+    const samples: MetricUpdate[] = [];
+    for (const e of entries) {
+      if (e.event !== EVENT.metric) continue;
+      samples.push((e.payload ??= JSON.parse(e.data) as Record<string, unknown>) as unknown as MetricUpdate);
+    }
+    this.rebuild(samples);
+    for (const key of Object.keys(alertState)) {
+      const bar = key.indexOf("|");
+      if (bar > 0 && this.defs.has(key.slice(0, bar)) && !this.live.get(key.slice(0, bar))?.has(key.slice(bar + 1))) delete alertState[key];
+    }
   }
 
   /** Relearns the series from published samples (oldest first): after a restart, from the recent window. */
