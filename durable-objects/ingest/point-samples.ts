@@ -28,8 +28,8 @@ export interface Assembled {
 interface Slot {
   /** Per series: its value at this time (a series' last point at one time wins). */
   values: Map<string, number>;
-  /** Per series key: its `by` value (split metrics only). */
-  split?: Map<string, string>;
+  /** Per series key: its `by` value and where its first point came from (split metrics only). */
+  split?: Map<string, { series: string; ref: number }>;
   points: number;
   ref: number;
 }
@@ -66,7 +66,8 @@ export function assemble(
       let slot = byTime.get(t);
       if (!slot) byTime.set(t, (slot = { values: new Map(), points: 0, ref: batch.ref[i]! }));
       slot.values.set(batch.key, v);
-      if (batch.series !== undefined) (slot.split ??= new Map()).set(batch.key, batch.series);
+      if (batch.series !== undefined && !slot.split?.has(batch.key))
+        (slot.split ??= new Map()).set(batch.key, { series: batch.series, ref: batch.ref[i]! });
       slot.points++;
     }
   }
@@ -79,15 +80,17 @@ export function assemble(
     for (const [t, slot] of byTime) {
       let sample = samples.get(t);
       const at = () => {
-        if (!sample) samples.set(t, (sample = { timeMs: t, values: {}, series: {}, points: {}, ref: slot.ref, count: 0 }));
+        if (!sample) samples.set(t, (sample = { timeMs: t, values: {}, series: {}, points: {}, refs: {}, ref: slot.ref, count: 0 }));
         return sample;
       };
       if (slot.split) {
         // One value per series: the series keys of each `by` value combined (mapping.ts allowed several only with an aggregate).
         const groups = new Map<string, number[]>();
+        const refs = new Map<string, number>();
         for (const [key, v] of slot.values) {
-          const name = slot.split.get(key)!;
+          const { series: name, ref } = slot.split.get(key)!;
           groups.set(name, [...(groups.get(name) ?? []), v]);
+          if (!refs.has(name)) refs.set(name, ref);
         }
         for (const [name, list] of groups) {
           const value = (list.length === 1 ? list[0]! : AGGREGATE[aggregate](list)) * scale;
@@ -99,6 +102,7 @@ export function assemble(
           const s = at();
           (s.series[metric] ??= {})[name] = value;
           (s.points![metric] ??= {})[name] = list.length;
+          (s.refs![metric] ??= {})[name] = refs.get(name)!;
           s.count += list.length;
         }
         continue;

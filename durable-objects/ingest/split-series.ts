@@ -38,8 +38,10 @@ export interface Partial {
   values: Record<string, number>;
   /** Split metrics' series values (checked, scaled). */
   series: Record<string, Record<string, number>>;
-  /** Points each series came from (what a refusal counts) and where the first was (a line number, or -1). */
+  /** Points each series came from (what a refusal counts)… */
   points?: Record<string, Record<string, number>>;
+  /** …and where its first one was (a line number); else the sample's `ref` (-1: no place). */
+  refs?: Record<string, Record<string, number>>;
   ref: number;
 }
 
@@ -160,7 +162,7 @@ export class SplitSeries {
             const reason =
               `metric "${metric}": series "${name}" refused: it holds ${def.maxSeries} live series already (maxSeries); ` +
               `a series leaves after ${def.staleSeconds} s without points (staleSeconds)`;
-            refused.add(reason, p.points?.[metric]?.[name] ?? 1, p.ref);
+            refused.add(reason, p.points?.[metric]?.[name] ?? 1, p.refs?.[metric]?.[name] ?? p.ref);
             continue;
           }
           if (!h || h.t <= t) held.set(name, { t, v });

@@ -170,7 +170,7 @@ describe("maxSeries: the 21st series is refused by name, in each protocol's own 
     expect(await response.json()).toEqual({
       code: "invalid",
       message: expect.stringMatching(
-        /^at line 1: metric "free_disk": series "\/m6" refused: it holds 5 live series already \(maxSeries\).*nothing was written\)$/,
+        /^at line 6: metric "free_disk": series "\/m6" refused: it holds 5 live series already \(maxSeries\).*nothing was written\)$/,
       ),
     });
   });
