@@ -89,4 +89,22 @@ describe("a split metric in the page", () => {
     expect(await alert.locator("strong").innerText()).toBe("CPU · web-3");
     if (process.env.SPLIT_SCREENSHOT) await page.screenshot({ path: process.env.SPLIT_SCREENSHOT, fullPage: true });
   });
+
+  it("a history window draws each series' average from GET …/series, with the same legend", async () => {
+    await page.getByRole("radio", { name: "1 h" }).check();
+    const chart = page.locator('.chart.history[data-metric="cpu"]');
+    await expect.poll(() => chart.getAttribute("data-lines"), { timeout: 20_000 }).toBe("5");
+    // The worst first, as the answer's `by` has them (web-3 reached 99).
+    expect(await chart.locator(".legend-item").evaluateAll((items) => items.map((i) => i.getAttribute("data-series")))).toEqual([
+      "web-3",
+      "web-5",
+      "web-4",
+      "web-2",
+      "web-1",
+    ]);
+    await chart.locator('.legend-item[data-series="web-2"]').dblclick();
+    await expect.poll(() => chart.getAttribute("data-lines")).toBe("1");
+    if (process.env.SPLIT_SCREENSHOT)
+      await page.screenshot({ path: process.env.SPLIT_SCREENSHOT.replace(".png", "-1h.png"), fullPage: true });
+  });
 });
