@@ -47,6 +47,7 @@ const UPSTASH_SUITES = [
   "rollups",
   "ingest",
   "otlp-ingest",
+  "split-ingest",
 ];
 /** The bindings plus dashboards whose health checks hit this project's check test server. */
 const withChecks = (inject: (key: "checkServerUrl" | "checkRefusedUrl") => string) => ({
