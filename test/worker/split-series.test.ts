@@ -7,6 +7,7 @@ import { assemble } from "../../durable-objects/ingest/point-samples.ts";
 import { SplitSeries, type Partial } from "../../durable-objects/ingest/split-series.ts";
 import type { Point } from "../../worker/protocols/points.ts";
 import { mapPoints } from "../../worker/ingest/mapping.ts";
+import { simulate } from "../../core/simulation/metrics.ts";
 
 const now = Date.parse("2026-11-30T12:00:00Z");
 const dash = (metrics: unknown[]): DashboardDef => ({
@@ -215,5 +216,18 @@ describe("alerts of a split metric", () => {
         message: "CPU on web-3: no data for 120 s, alert cleared (last 99.0%)",
       }),
     ]);
+  });
+});
+
+describe("a simulated dashboard's split metric", () => {
+  it("gets three series, sim-1…sim-3, and their aggregate as its own value", () => {
+    const d = { ...dash([CPU, { name: "q" }]), simulate: true };
+    for (let s = 0; s < 600; s += 37) {
+      const sample = simulate("42", d, at(s));
+      expect(Object.keys(sample)).toEqual(["cpu", "q", "timestamp", "series"]);
+      const series = sample.series!.cpu!;
+      expect(Object.keys(series)).toEqual(["sim-1", "sim-2", "sim-3"]);
+      expect(sample.cpu).toBe(Math.max(...Object.values(series)));
+    }
   });
 });
