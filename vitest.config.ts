@@ -10,6 +10,7 @@ import {
   PROMETHEUS_TEST_DASHBOARDS,
   ROLLUP_TEST_DASHBOARDS,
   SHIPPED_DASHBOARDS,
+  SPLIT_TEST_DASHBOARDS,
   TEAM_DASHBOARDS,
 } from "./test/setup/dashboards.ts";
 import { TEAM_SECRETS, TEST_ACCESS_AUD } from "./test/setup/teams.ts";
@@ -26,6 +27,7 @@ const testBindings = {
     ...INGEST_TEST_DASHBOARDS,
     ...PROMETHEUS_TEST_DASHBOARDS,
     ...ROLLUP_TEST_DASHBOARDS,
+    ...SPLIT_TEST_DASHBOARDS,
     ...COST_TEST_DASHBOARDS,
     ...BOUNDS_TEST_DASHBOARDS,
     // Not simulated: every cron invocation in a test (publisher, checks) would publish to all 40.
@@ -45,6 +47,7 @@ const UPSTASH_SUITES = [
   "rollups",
   "ingest",
   "otlp-ingest",
+  "split-ingest",
 ];
 /** The bindings plus dashboards whose health checks hit this project's check test server. */
 const withChecks = (inject: (key: "checkServerUrl" | "checkRefusedUrl") => string) => ({

@@ -20,13 +20,22 @@ export type EventName = (typeof EVENT)[keyof typeof EVENT];
 /** The seed's five metric names (a dashboard without `metrics` shows these). */
 export const METRICS = ["cpu", "memory", "rps", "activeConnections", "errorRate"] as const;
 
+/** Per split metric (`source.by`), its series' values at the sample's time: metric → series → value. */
+export type SeriesValues = { readonly [metric: string]: { readonly [series: string]: number } };
+
 /**
  * `metric-update` payload: the metrics the sample carries, in the dashboard's definition order,
  * then `timestamp` (ISO 8601, UTC). Values are rounded to each metric's `decimals`. Real sources
  * report at different rates, so a sample of a dashboard with defined metrics may carry a subset;
- * the seed's five always come complete.
+ * the seed's five always come complete. A split metric's own value is the aggregate of its live
+ * series, and `series` (after `timestamp`, only when the sample carries a split metric) holds
+ * the values of the series that reported at that time. Samples without split metrics have no
+ * `series` key at all: their bytes are what they always were.
  */
-export type MetricUpdate = { readonly [metric: string]: number | string } & { timestamp: string };
+export type MetricUpdate = { readonly [metric: string]: number | string | SeriesValues | undefined } & {
+  timestamp: string;
+  series?: SeriesValues;
+};
 
 /** A complete sample of the seed's five, as a dashboard without `metrics` always sends it. */
 export type MetricSample = { cpu: number; memory: number; rps: number; activeConnections: number; errorRate: number; timestamp: string };
@@ -37,6 +46,8 @@ export type AlertLevel = "warning" | "critical" | "resolved";
 export interface Alert {
   level: AlertLevel;
   metric: string;
+  /** The series of a split metric (its `source.by` value) the alert is about; absent otherwise. */
+  series?: string;
   value: number;
   /** The threshold that was crossed (for `resolved`: the warning threshold it came back past). */
   threshold: number;

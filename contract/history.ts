@@ -32,12 +32,17 @@ export interface SeriesColumns {
   last: (number | null)[];
 }
 
+/** A metric's columns; a split metric's (`source.by`) also has each of its series' columns, by series name. */
+export type MetricColumns = SeriesColumns & { by?: Record<string, SeriesColumns> };
+
 /**
  * `GET /api/dashboards/:id/series` → 200. Columnar: `t` holds bucket starts (epoch ms, ascending)
  * of the buckets where at least one requested metric has data; buckets with none are left out.
+ * A split metric has `by`: the series seen in the range (at most its `maxSeries`, the worst
+ * first), each with columns aligned with `t` like the metric's own.
  */
 export interface SeriesAnswer {
   step: SeriesStep;
   t: number[];
-  series: Record<string, SeriesColumns>;
+  series: Record<string, MetricColumns>;
 }

@@ -8,4 +8,4 @@ export * from "./api.ts";
 export * from "./history.ts";
 export * from "./metrics.ts";
 export * from "./logs.ts";
-export { evaluateAlerts, levelFor, type AlertState, type Level } from "./alerts.ts";
+export { evaluateAlerts, levelFor, type AlertState, type GoneSeries, type Level } from "./alerts.ts";

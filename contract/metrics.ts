@@ -8,8 +8,16 @@ import type { CheckDef } from "./logs.ts";
 /** `name` of a metric: dots allowed, so OpenTelemetry names fit. */
 export const METRIC_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_.]{0,63}$/;
 export const MAX_METRICS_PER_DASHBOARD = 32;
-/** `timestamp` sits beside the values in a `metric-update`, so no metric may take that name. */
-export const RESERVED_METRIC_NAMES: readonly string[] = ["timestamp"];
+/** `timestamp` and `series` sit beside the values in a `metric-update`, so no metric may take those names. */
+export const RESERVED_METRIC_NAMES: readonly string[] = ["timestamp", "series"];
+/** A split metric's series (values of its `source.by` attribute): how many by default, at most, and how long a silent one stays. */
+export const DEFAULT_MAX_SERIES = 20;
+export const MAX_SERIES_LIMIT = 100;
+export const DEFAULT_STALE_SECONDS = 120;
+/** At most the live window (events.ts), so the object can rebuild who is live from the events it keeps in memory. */
+export const MAX_STALE_SECONDS = 900;
+/** A series name (the `by` attribute's value) is text of 1–128 characters. */
+export const MAX_SERIES_NAME_LENGTH = 128;
 
 export type Direction = "above" | "below";
 
@@ -31,6 +39,10 @@ export interface MetricDef {
   hysteresis?: number;
   /** Which ingested series feeds it (OTLP, line protocol, Prometheus); without it, the series of the same name. */
   source?: MetricSource;
+  /** Only with `source.by` (a split metric): how many series it holds at once (default 20, at most 100)… */
+  maxSeries?: number;
+  /** …and after how many seconds without a point a series leaves the live view (default 120, at most 900). */
+  staleSeconds?: number;
 }
 
 export interface MetricSource {
@@ -43,9 +55,16 @@ export interface MetricSource {
   /**
    * How points of several matching series (e.g. one per CPU or per network interface) at one
    * time become one value. Without it, a request in which more than one series matches the
-   * metric has those points rejected (the answer names the series).
+   * metric has those points rejected (the answer names the series). With `by`: how the metric's
+   * series make its own value (default `max` for direction "above", `min` for "below": the
+   * worst), and how several series with the same `by` value combine.
    */
   aggregate?: SourceAggregate;
+  /**
+   * Splits the metric by one attribute (OTLP attribute, line-protocol tag, Prometheus label):
+   * each distinct value is a series of its own, on the stream (`series`), in alerts and in history.
+   */
+  by?: string;
   /**
    * Whether the series is a cumulative counter, shown as its per-second rate. Absent: the
    * protocol says (OTLP monotonic sums; Prometheus series whose name ends in `_total`; line
@@ -132,6 +151,8 @@ const METRIC_KEYS = new Set([
   "direction",
   "hysteresis",
   "source",
+  "maxSeries",
+  "staleSeconds",
 ]);
 
 /**
@@ -205,11 +226,28 @@ export function defineMetrics(dashboard: string, raw: unknown): MetricDef[] {
     if (critical !== undefined) def.critical = critical;
     if (hysteresis !== undefined) def.hysteresis = hysteresis;
     if (source) def.source = source;
+    const [maxSeries, staleSeconds] = [num("maxSeries"), num("staleSeconds")];
+    if (source?.by !== undefined) {
+      // A sum of series can leave min–max even when every series is inside: it would be refused sample after sample.
+      if (source.aggregate === "sum" && (max !== undefined || (min !== undefined && min < 0)))
+        at(
+          `source.by with aggregate "sum" cannot keep the sum inside ${max !== undefined ? `max ${max}` : `min ${min}`}; drop it or pick avg, min or max`,
+        );
+      def.maxSeries = maxSeries ?? DEFAULT_MAX_SERIES;
+      if (!Number.isInteger(def.maxSeries) || def.maxSeries < 1 || def.maxSeries > MAX_SERIES_LIMIT)
+        at(`maxSeries must be a whole number from 1 to ${MAX_SERIES_LIMIT}, got ${def.maxSeries}`);
+      def.staleSeconds = staleSeconds ?? DEFAULT_STALE_SECONDS;
+      if (!Number.isInteger(def.staleSeconds) || def.staleSeconds < 1 || def.staleSeconds > MAX_STALE_SECONDS)
+        at(`staleSeconds must be a whole number from 1 to ${MAX_STALE_SECONDS}, got ${def.staleSeconds}`);
+    } else {
+      if (maxSeries !== undefined) at("maxSeries needs source.by (it caps the series a split metric holds)");
+      if (staleSeconds !== undefined) at("staleSeconds needs source.by (it says when a series of a split metric is gone)");
+    }
     return def;
   });
 }
 
-const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate", "rate"]);
+const SOURCE_KEYS = new Set(["name", "attributes", "scale", "aggregate", "rate", "by"]);
 
 function defineSource(raw: unknown, at: (problem: string) => never): MetricSource {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
@@ -242,8 +280,38 @@ function defineSource(raw: unknown, at: (problem: string) => never): MetricSourc
     if (typeof s.rate !== "boolean") at(`source.rate must be true or false, got ${JSON.stringify(s.rate)}`);
     source.rate = s.rate as boolean;
   }
+  if (s.by !== undefined) {
+    if (typeof s.by !== "string" || s.by.length === 0 || s.by.length > 255)
+      at("source.by must be the name of one attribute (1–255 characters)");
+    // Pinned to one value, the attribute could only ever give one series.
+    if (source.attributes && Object.hasOwn(source.attributes, s.by as string))
+      at(`source.by "${s.by as string}" is also pinned in source.attributes: a split needs the attribute free`);
+    source.by = s.by as string;
+  }
   return source;
 }
+
+/** A split metric's own value when `source.aggregate` does not say: the worst of its series. */
+export function splitAggregate(def: MetricDef): SourceAggregate {
+  return def.source?.aggregate ?? (def.direction === "below" ? "min" : "max");
+}
+
+/**
+ * Where a split metric's series is kept beside plain metrics (alert levels, history columns):
+ * the metric's name, "|", the series. Metric names cannot hold "|", so no key is ever taken twice.
+ */
+export const splitKey = (metric: string, series: string): string => `${metric}|${series}`;
+
+/** How values of several series at one time become one (`source.aggregate`). */
+export const AGGREGATE: Readonly<Record<SourceAggregate, (values: readonly number[]) => number>> = {
+  sum: (v) => v.reduce((a, b) => a + b, 0),
+  avg: (v) => v.reduce((a, b) => a + b, 0) / v.length,
+  min: (v) => Math.min(...v),
+  max: (v) => Math.max(...v),
+};
+
+/** Whether the metric is split into series (`source.by`). */
+export const isSplit = (def: MetricDef): boolean => def.source?.by !== undefined;
 
 /** `value` to `decimals` places; a value too large to scale (beyond ~1e300) has no fraction to round and is returned as it is. */
 export function round(value: number, decimals: number): number {

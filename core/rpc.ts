@@ -62,7 +62,7 @@ export interface DashboardRpc {
   openStream(open: StreamOpen): Promise<Response>;
   publish(request: PublishRequest): Promise<PublishResult>;
   /** JSON ingest: samples checked by the Worker, counted against the dashboard's point rate. */
-  ingestSamples(request: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number }>;
+  ingestSamples(request: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number } | { refused: string }>;
   /** Whether anyone watches (streams here or on relays): the cron simulates only watched dashboards. */
   watched(): Promise<boolean>;
   publishPoints(request: PublishPointsRequest): Promise<PublishPointsResult>;

@@ -61,7 +61,14 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         advancedChunks: {
-          groups: [{ name: "app", test: (id: string) => !/components\/(LogPanel|HealthPanel|HistoryChart)\.vue/.test(id) }],
+          // Split metrics' charts and legend (SplitChart, SeriesLegend, lib/series-colours) load with the first dashboard that has one.
+          groups: [
+            {
+              name: "app",
+              test: (id: string) =>
+                !/components\/(LogPanel|HealthPanel|HistoryChart|SplitChart|SeriesLegend)\.vue|lib\/series-colours/.test(id),
+            },
+          ],
         },
       },
     },

@@ -9,6 +9,8 @@ export interface SeriesBatch {
   metric: string;
   /** Identity of the series (name + sorted attributes); counter state is kept under it. */
   key: string;
+  /** For a split metric (`source.by`): the `by` attribute's value, the series of the metric it feeds. */
+  series?: string;
   kind: SeriesKind;
   timeMs: number[];
   value: number[];

@@ -1,6 +1,14 @@
 // Simulated system metrics: a pure function of (seed, dashboard, second), so a run is
 // reproducible from its seed and continues seamlessly across cron invocations without state.
-import type { DashboardDef, MetricDef, MetricSample, MetricUpdate } from "../../contract/index.ts";
+import {
+  AGGREGATE,
+  isSplit,
+  splitAggregate,
+  type DashboardDef,
+  type MetricDef,
+  type MetricSample,
+  type MetricUpdate,
+} from "../../contract/index.ts";
 import { toUpdate } from "../ingest/samples.ts";
 
 /** The sample the publisher sends `dashboard` for the second at `tMs`. */
@@ -8,9 +16,22 @@ export function simulate(seed: string, dashboard: DashboardDef, tMs: number): Me
   if (dashboard.seed) return simulateSample(seed, dashboard.id, tMs);
   const t = Math.floor(tMs / 1000);
   const values: Record<string, number> = {};
-  for (const def of dashboard.metrics) values[def.name] = simulateMetric(hash32(`${seed}:${dashboard.id}:${def.name}`), def, t);
-  return toUpdate(dashboard, values, t * 1000);
+  const series: Record<string, Record<string, number>> = {};
+  for (const def of dashboard.metrics) {
+    if (isSplit(def)) {
+      // A split metric: SIMULATED_SERIES series of its own, and their aggregate (all at the same time).
+      const split: Record<string, number> = {};
+      for (let i = 1; i <= Math.min(SIMULATED_SERIES, def.maxSeries!); i++)
+        split[`sim-${i}`] = simulateMetric(hash32(`${seed}:${dashboard.id}:${def.name}:${i}`), def, t);
+      series[def.name] = split;
+      values[def.name] = AGGREGATE[splitAggregate(def)](Object.values(split));
+    } else values[def.name] = simulateMetric(hash32(`${seed}:${dashboard.id}:${def.name}`), def, t);
+  }
+  return toUpdate(dashboard, values, t * 1000, Object.keys(series).length > 0 ? series : undefined);
 }
+
+/** Series a simulated split metric has. */
+export const SIMULATED_SERIES = 3;
 
 /**
  * Any defined metric: drift and noise around a calm level on the good side of its thresholds,

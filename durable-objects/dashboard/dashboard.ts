@@ -41,6 +41,7 @@ import { HistoryFeed } from "../history/history-feed.ts";
 import { Rollups } from "../history/rollups.ts";
 import { CounterStore } from "../ingest/counter-rates.ts";
 import { assemble } from "../ingest/point-samples.ts";
+import { partialOf, SplitSeries } from "../ingest/split-series.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince } from "../streams/recent-window.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
@@ -88,6 +89,9 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   private readonly logBucket: TokenBucket;
   private readonly pointBucket: TokenBucket;
   private readonly counters: CounterStore; // counter → rate state per OTLP series
+  /** Split metrics' live series (ingest/split-series.ts), relearnt from the recent window once after a start. */
+  private readonly splits: SplitSeries;
+  private splitsReady: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -108,6 +112,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
     this.counters = new CounterStore(sql);
+    this.splits = new SplitSeries(this.def);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql });
     const retention = () => this.config.retentionSeconds;
     const rollups = new Rollups(ctx.storage, sql, () => this.config.historyDays);
@@ -164,11 +169,27 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     return this.publishSequenced(request);
   }
 
-  /** JSON ingest: past the point rate nothing is published (samples and their values count like OTLP points). */
-  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number }> {
+  /**
+   * JSON ingest: past the point rate nothing is published (samples and their values count like
+   * OTLP points); nor when a split metric's series is refused (past its maxSeries).
+   */
+  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number } | { refused: string }> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    return this.emit(this.seq.samples(samples));
+    if (!this.splits.any) return this.emit(this.seq.samples(samples));
+    await this.splitsLearnt();
+    const done = this.splits.complete(samples.map(partialOf));
+    if (done.refused.count > 0) return { refused: done.refused.reasons.join("; ").replace(/^metric "([^"]+)": /, "$1: ") };
+    done.apply();
+    return this.emit(this.seq.samples(done.samples, done.gone));
+  }
+
+  /** After a start, the split metrics' live series come from the recent window (the log read once). */
+  private splitsLearnt(): Promise<void> {
+    return (this.splitsReady ??= this.history.ensureWindow().then(
+      () => this.splits.learn(this.window.entries, this.state.alertState),
+      () => {}, // the log cannot be read: the series are learnt afresh from what comes
+    ));
   }
 
   async watched(): Promise<boolean> {
@@ -210,10 +231,17 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
     const allowed = this.pointBucket.take(points);
     if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    const { samples, refused, counters, rebased } = assemble(this.def, batches, (key) => this.counters.get(key));
+    if (this.splits.any) await this.splitsLearnt();
+    const { samples, gone, keepSeries, refused, counters, rebased } = assemble(
+      this.def,
+      batches,
+      (key) => this.counters.get(key),
+      this.splits,
+    );
     if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
     this.counters.save(counters, rebased);
-    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples)) : { ids: [], events: [] };
+    keepSeries();
+    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples, gone)) : { ids: [], events: [] };
     return { ...result, refused, published: true };
   }
 

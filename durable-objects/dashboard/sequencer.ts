@@ -9,6 +9,7 @@ import {
   type DashboardDef,
   type EventId,
   type EventName,
+  type GoneSeries,
   type MetricUpdate,
 } from "../../contract/index.ts";
 import type { Entry } from "../streams/fanout.ts";
@@ -33,11 +34,11 @@ export class Sequencer {
     return false;
   }
 
-  /** Each sample's metric-update, then the alerts it raised. */
-  samples(samples: readonly MetricUpdate[]): Entry[] {
+  /** Each sample's metric-update, then the alerts it raised (`gone[i]`: split series that went stale with sample i). */
+  samples(samples: readonly MetricUpdate[], gone: readonly (readonly GoneSeries[])[] = []): Entry[] {
     const entries: Entry[] = [];
-    for (const sample of samples) {
-      const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState);
+    for (const [i, sample] of samples.entries()) {
+      const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState, gone[i]);
       this.state.alertState = state;
       entries.push(this.entry(EVENT.metric, sample));
       for (const alert of alerts) entries.push(this.entry(EVENT.alert, alert));

@@ -1,5 +1,6 @@
 // The history buckets' contents: for one time bucket, a slot per column (a metric) holding min,
-// max, sum, count, last and the time of last. A stored row is one bucket of the whole dashboard:
+// max, sum, count, last and the time of last (a split metric's series: a column each, `metric|series`).
+// A stored row is one bucket of the whole dashboard:
 // its column names (JSON) and their slots packed in one Float64Array, so writing a minute costs
 // one row however many metrics the dashboard has.
 
@@ -64,14 +65,23 @@ export function encodeBucket(bucket: Bucket): { names: string; slots: ArrayBuffe
 }
 
 const namesCache = new Map<string, string[]>();
+/** What the cache holds, in characters of names: split metrics' rows name hundreds of series, and rows differ. */
+let cachedChars = 0;
+const MAX_CACHED_CHARS = 1 << 20;
 
 /** A stored row back into a bucket. Rows of one dashboard mostly share their names: parsed once. */
 export function decodeBucket(names: string, slots: ArrayBuffer): Bucket {
   let list = namesCache.get(names);
   if (!list) {
     list = JSON.parse(names) as string[];
-    if (namesCache.size > 256) namesCache.clear();
-    namesCache.set(names, list);
+    if (namesCache.size > 256 || cachedChars + names.length > MAX_CACHED_CHARS) {
+      namesCache.clear();
+      cachedChars = 0;
+    }
+    if (names.length <= MAX_CACHED_CHARS / 4) {
+      namesCache.set(names, list);
+      cachedChars += names.length;
+    }
   }
   const all = new Float64Array(slots);
   const bucket: Bucket = new Map();

@@ -2,6 +2,7 @@
 // answers history queries from them. When a bucket write fails, or the log could not be read
 // at start, the buckets catch up from the log on the append chain, so no commit interleaves.
 import type { DashboardDef } from "../../contract/index.ts";
+import { answerMetric, type AnswerMetric } from "./rollup-answer.ts";
 import type { AppendChain } from "../dashboard/append-chain.ts";
 import type { EventLog } from "../event-log/event-log.ts";
 import type { Entry } from "../streams/fanout.ts";
@@ -35,7 +36,10 @@ export class HistoryFeed {
   async series({ from, to, step, metrics }: SeriesRequest, def: DashboardDef): Promise<SeriesResult> {
     this.queries++;
     if (!this.rollups.caughtUp) await this.catchUp();
-    const defs = metrics.map((name) => def.metrics.find((m) => m.name === name) ?? { name, decimals: 2 });
+    const defs = metrics.map((name): AnswerMetric => {
+      const m = def.metrics.find((d) => d.name === name);
+      return m ? answerMetric(m) : { name, decimals: 2 };
+    });
     return { json: this.rollups.queryJson(defs, from, to, step), complete: this.rollups.caughtUp };
   }
 

@@ -11,12 +11,16 @@
 //   from the event log after the watermark: nothing lost, nothing counted twice.
 // - The 5-minute and 1-hour buckets are derived from the minute rows when they close, or again
 //   when a late sample lands in a closed one: one row each. Until then queries read minutes.
+// - A split metric's series (`series` in the sample) are columns `metric|series` of the same
+//   rows: rows per minute do not grow with the series, only the row's size does (32 metrics ×
+//   20 series ≈ 50 KB a row; 32 × 100, the most allowed, ≈ 240 KB; SQLite takes 2 MB).
 import {
   compareEventIds,
   EVENT,
   formatEventId,
   parseEventId,
   SERIES_MAX_DAYS,
+  splitKey,
   type EventId,
   type SeriesStep,
 } from "../../contract/index.ts";
@@ -26,7 +30,7 @@ import type { EventLog } from "../event-log/event-log.ts";
 import type { Sql } from "../storage/meter.ts";
 import { decodeBucket, encodeBucket, foldBucket, foldValue, TIERS, type Bucket, type Tier } from "./buckets.ts";
 import { migrateRollupsV1 } from "./migrate-v1.ts";
-import { answerJson, type RollupAnswer } from "./rollup-answer.ts";
+import { answerJson, type AnswerMetric, type RollupAnswer } from "./rollup-answer.ts";
 
 export type { RollupAnswer, RollupColumns } from "./rollup-answer.ts";
 
@@ -105,7 +109,18 @@ export class Rollups {
       if (!bucket) this.pending.set(minute, (bucket = new Map()));
       for (const name in payload) {
         const v = payload[name];
-        if (name !== "timestamp" && typeof v === "number" && Number.isFinite(v)) foldValue(bucket, name, v, ts);
+        if (typeof v === "number" && Number.isFinite(v)) foldValue(bucket, name, v, ts);
+      }
+      // A split metric's series: more columns in the same row (`metric|series`), not more rows.
+      const series = payload.series;
+      if (typeof series === "object" && series !== null) {
+        for (const metric in series) {
+          const values = (series as Record<string, Record<string, unknown>>)[metric]!;
+          for (const name in values) {
+            const v = values[name];
+            if (typeof v === "number" && Number.isFinite(v)) foldValue(bucket, splitKey(metric, name), v, ts);
+          }
+        }
       }
     }
     this.newest = newest;
@@ -173,18 +188,12 @@ export class Rollups {
    * (SeriesAnswer, plus `count` columns with `withCount`). `avg` is rounded to two places past
    * the metric's own.
    */
-  queryJson(
-    metrics: readonly { name: string; decimals: number }[],
-    fromMs: number,
-    toMs: number,
-    step: SeriesStep,
-    withCount = false,
-  ): string {
+  queryJson(metrics: readonly AnswerMetric[], fromMs: number, toMs: number, step: SeriesStep, withCount = false): string {
     return answerJson(metrics, fromMs, toMs, step, withCount, (tier, lo, hi) => this.buckets(tier, lo, hi));
   }
 
   /** `queryJson` with counts, parsed (tests, tools). */
-  query(metrics: readonly { name: string; decimals: number }[], fromMs: number, toMs: number, step: SeriesStep): RollupAnswer {
+  query(metrics: readonly AnswerMetric[], fromMs: number, toMs: number, step: SeriesStep): RollupAnswer {
     return JSON.parse(this.queryJson(metrics, fromMs, toMs, step, true)) as RollupAnswer;
   }
 

@@ -73,6 +73,18 @@ export function frameFor(entry: Entry, filter: StreamFilter | null): Uint8Array 
         carried++;
       }
       narrowed.timestamp = payload.timestamp;
+      // Split metrics' series go with their metric.
+      const series = payload.series as Record<string, unknown> | undefined;
+      if (series) {
+        const kept: Record<string, unknown> = {};
+        let any = false;
+        for (const m of filter.names!) {
+          if (!(m in series)) continue;
+          kept[m] = series[m];
+          any = true;
+        }
+        if (any) narrowed.series = kept;
+      }
       frame = carried > 0 ? encodeFrame({ id: entry.id, event: entry.event, data: JSON.stringify(narrowed) }) : null;
     } else if (entry.event === EVENT.alert && typeof payload.metric === "string") {
       frame = filter.names.includes(payload.metric) ? frameFor(entry, null) : null;

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
-import { freemem, loadavg, totalmem } from "node:os";
+import { cpus, freemem, loadavg, totalmem } from "node:os";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../tools/free-port.ts";
@@ -108,6 +108,18 @@ describe("npm run dev: this machine, live", () => {
     // Real values move: CPU (one decimal) and memory change from second to second.
     const distinct = (m: string) => new Set(seen.map((v) => v[m])).size;
     expect(distinct("cpu_user") + distinct("cpu_system") + distinct("memory_used")).toBeGreaterThan(4);
+    // A line per logical CPU (`by = "system.cpu.logical_number"`) and per network interface (`by = "system.device"`).
+    const lines = (metric: string) => page.locator(`.chart.split[data-metric="${metric}"]`).getAttribute("data-lines");
+    await expect.poll(() => lines("cpu_user"), { timeout: 10_000 }).toBe(String(Math.min(cpus().length, 100)));
+    expect(Number(await lines("net_in"))).toBeGreaterThan(0);
+    const legend = await page
+      .locator('.chart.split[data-metric="cpu_user"] .legend-item')
+      .evaluateAll((items) => items.map((i) => i.getAttribute("data-series")));
+    expect(legend.sort((a, b) => Number(a) - Number(b))).toEqual(
+      cpus()
+        .map((_, i) => String(i))
+        .slice(0, 100),
+    );
     // The agent's exports are quiet when they work, and so is wrangler about them.
     expect(dev.output()).not.toContain("export failed");
     expect(dev.output()).not.toMatch(/otlp\/v1\/metrics\S* \S*200/);

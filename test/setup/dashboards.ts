@@ -105,12 +105,36 @@ export const INGEST_TEST_DASHBOARDS = [
  * The history (rollups, series API) tests' own: r1–r4 with the seed's five, r5–r8 with the
  * metrics above (partial samples). Not simulated, so only the tests feed them.
  */
-export const ROLLUP_TEST_DASHBOARDS = Array.from({ length: 8 }, (_, i) => ({
-  id: `r${i + 1}`,
-  name: `Rollups ${i + 1}`,
-  simulate: false,
-  ...(i >= 4 ? { metrics: METRICS } : {}),
-}));
+export const ROLLUP_TEST_DASHBOARDS = [
+  ...Array.from({ length: 8 }, (_, i) => ({
+    id: `r${i + 1}`,
+    name: `Rollups ${i + 1}`,
+    simulate: false,
+    ...(i >= 4 ? { metrics: METRICS } : {}),
+  })),
+  // Split metrics (per-series columns): at most 4 CPU series, so a range can see more than the answer holds.
+  {
+    id: "r9",
+    name: "Rollups split",
+    simulate: false,
+    metrics: [
+      {
+        name: "cpu",
+        label: "CPU",
+        unit: "%",
+        decimals: 1,
+        min: 0,
+        max: 100,
+        warning: 80,
+        critical: 95,
+        maxSeries: 4,
+        source: { by: "host" },
+      },
+      { name: "free", label: "Free", decimals: 2, min: 0, warning: 20, critical: 10, direction: "below", source: { by: "mount" } },
+      { name: "queue_depth", label: "Queue depth", decimals: 0, min: 0 },
+    ],
+  },
+];
 
 /**
  * The storage-cost tests' own (test/worker/storage-cost.test.ts): the seed's five, a dashboard of
@@ -124,6 +148,21 @@ export const COST_TEST_DASHBOARDS: Json[] = [
     name: "Cost 32",
     simulate: false,
     metrics: Array.from({ length: 32 }, (_, i) => ({ name: `m${i}`, decimals: 2, min: 0, max: 1000, warning: 800, critical: 900 })),
+  },
+  {
+    // 32 split metrics of 20 series each (maxSeries' default): 640 series values a sample.
+    id: "w32s",
+    name: "Cost 32 × 20",
+    simulate: false,
+    metrics: Array.from({ length: 32 }, (_, i) => ({
+      name: `m${i}`,
+      decimals: 2,
+      min: 0,
+      max: 1000,
+      warning: 800,
+      critical: 900,
+      source: { by: "host" },
+    })),
   },
   { id: "wsim1", name: "Simulated, unwatched" },
   { id: "wsim2", name: "Simulated, watched" },
@@ -185,6 +224,57 @@ export const PROMETHEUS_TEST_DASHBOARDS = Array.from({ length: 14 }, (_, i) => (
   name: `Prometheus ${i + 1}`,
   simulate: false,
   metrics: PROMETHEUS_METRICS,
+}));
+
+/**
+ * Split metrics (`source.by`; test/worker/split-*.test.ts, the series API's per-series rollups):
+ * CPU per host ("above": the aggregate is the max), free disk per mount ("below": the min, 5
+ * series at most, stale after 60 s), requests per route summed, and a plain metric beside them.
+ */
+export const SPLIT_METRICS = [
+  {
+    name: "cpu",
+    label: "CPU",
+    unit: "%",
+    decimals: 1,
+    min: 0,
+    max: 100,
+    warning: 80,
+    critical: 95,
+    source: { name: "system.cpu.utilization", attributes: { "system.cpu.state": "user" }, scale: 100, by: "host.name" },
+  },
+  {
+    name: "free_disk",
+    label: "Free disk",
+    unit: "GB",
+    decimals: 1,
+    min: 0,
+    warning: 20,
+    critical: 10,
+    direction: "below",
+    maxSeries: 5,
+    staleSeconds: 60,
+    source: { name: "disk_free", by: "mount" },
+  },
+  {
+    name: "req_rate",
+    label: "Requests",
+    unit: "req/s",
+    decimals: 1,
+    min: 0,
+    source: { name: "http.requests", by: "route", aggregate: "sum" },
+  },
+  { name: "queue_depth", label: "Queue depth", unit: "jobs", decimals: 0, min: 0, warning: 100, critical: 500 },
+];
+
+/** The browser test's (test/browser/split.test.ts): CPU per host, nothing simulated. */
+export const SPLIT_BROWSER_DASHBOARD = { id: "fleet", name: "Fleet", simulate: false, metrics: SPLIT_METRICS };
+
+export const SPLIT_TEST_DASHBOARDS = Array.from({ length: 16 }, (_, i) => ({
+  id: `s${i + 1}`,
+  name: `Split ${i + 1}`,
+  simulate: false,
+  metrics: SPLIT_METRICS,
 }));
 
 /** The anonymous-bounds tests' own (test/worker/anonymous-bounds.test.ts, test/worker-relay/bounds.test.ts). */

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { defineMetrics, type DashboardDef } from "../../contract/index.ts";
 import { counterRates } from "../../durable-objects/ingest/counter-rates.ts";
 import { assemble } from "../../durable-objects/ingest/point-samples.ts";
+import { SplitSeries } from "../../durable-objects/ingest/split-series.ts";
 import type { Point } from "../../worker/protocols/points.ts";
 import type { SeriesBatch } from "../../core/ingest/batches.ts";
 import { mapPoints, seriesKey } from "../../worker/ingest/mapping.ts";
@@ -38,7 +39,9 @@ describe("series mapping", () => {
     const d = dash([{ name: "q" }, { name: "q_pct", source: { name: "q", scale: 100 } }]);
     const m = map(d, [pt("q", 0.5)]);
     expect(m.accepted).toBe(1);
-    expect(assemble(d, m.batches, () => undefined).samples).toEqual([{ q: 0.5, q_pct: 50, timestamp: new Date(now - 1000).toISOString() }]);
+    expect(assemble(d, m.batches, () => undefined, new SplitSeries(d)).samples).toEqual([
+      { q: 0.5, q_pct: 50, timestamp: new Date(now - 1000).toISOString() },
+    ]);
   });
 
   it("several series for one metric: refused and named, unless aggregated", () => {
@@ -56,7 +59,7 @@ describe("series mapping", () => {
       ["max", 3],
     ] as const) {
       const d = dash([{ name: "net", source: { aggregate } }]);
-      expect(assemble(d, map(d, points).batches, () => undefined).samples[0]).toMatchObject({ net: value });
+      expect(assemble(d, map(d, points).batches, () => undefined, new SplitSeries(d)).samples[0]).toMatchObject({ net: value });
     }
   });
 

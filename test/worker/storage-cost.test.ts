@@ -54,6 +54,39 @@ describe("storage cost", () => {
     expect(((await written(id)) - before) / 600).toBeLessThanOrEqual(1.1);
   });
 
+  it("a sample of 32 split metrics × 20 series costs about one row too: the series are columns of the minute's row (w32s)", async () => {
+    const id = "w32s";
+    // As JSON ingest hands them over: each split metric's series (the object adds the aggregates).
+    const split = (i: number) => ({
+      series: Object.fromEntries(
+        Array.from({ length: 32 }, (_, m) => [
+          `m${m}`,
+          Object.fromEntries(Array.from({ length: 20 }, (_, h) => [`host-${h}`, ((i + h) * 7 + m) % 500])),
+        ]),
+      ),
+    });
+    const send = (list: MetricUpdate[]) => stub(id).ingestSamples({ samples: list, points: 640 * list.length });
+    // 640 values a sample, sent as fast as the test can: past the point rate, which is not what this measures.
+    await runInDurableObject(stub(id), (obj: DashboardObject) => {
+      (obj as unknown as { pointBucket: TokenBucket }).pointBucket = new TokenBucket(1e9, 1e9);
+    });
+    await send(samples(1, split as never)); // tables created
+    const before = await written(id);
+    for (const sample of samples(600, split as never)) expect(await send([sample])).toHaveProperty("ids");
+    await committed(id);
+    const perSample = ((await written(id)) - before) / 600;
+    expect(perSample).toBeLessThanOrEqual(1.1);
+    // The minute row: 32 metrics and 640 series columns, about 50 KB of SQLite's 2 MB a row.
+    const size = await runInDurableObject(
+      stub(id),
+      (_obj, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT max(length(names) + length(slots)) AS n FROM rollups WHERE tier = 1").one().n,
+    );
+    console.log(`w32s: ${perSample.toFixed(3)} rows written a sample; a minute row is ${size} bytes`);
+    expect(size).toBeGreaterThan(672 * 48); // every column is there: 6 doubles each
+    expect(size).toBeLessThan(100 * 1024);
+  });
+
   it("a log line costs at most about one row in requests of ten; a health-check run about one", async () => {
     await stub("w5").publishLogs({ lines: [line(0)] });
     let before = await written("w5");

@@ -11,6 +11,10 @@
 // - If more than one distinct series matches a metric within one request, those points are
 //   rejected (the answer names the metric and the series) unless the metric says how to combine
 //   them with `source.aggregate` (sum, avg, min or max of the series' values at one time).
+// - A split metric (`source.by`) keeps series apart by the value of that attribute: each value
+//   is a series of the metric (the batch's `series`). A point without the attribute is refused;
+//   several distinct series with the same value follow the rule above. How many series a metric
+//   holds (`maxSeries`) is the dashboard object's to judge: it knows which are live.
 // - Points outside the ingest window (`checkTime`) are rejected; points without a time get now.
 // - Counters become per-second rates in the dashboard object. A series is a counter when its
 //   metric says `source.rate = true`; with `source.rate = false` it never is; otherwise when
@@ -18,7 +22,7 @@
 //   marks them as cumulative monotonic sums). Non-monotonic sums are shown as they are, like
 //   gauges. A sum taken as a counter without temporality is rejected; other points are cumulative.
 import type { DashboardDef, MetricDef } from "../../contract/index.ts";
-import { checkTime } from "../../core/ingest/samples.ts";
+import { checkSeriesName, checkTime } from "../../core/ingest/samples.ts";
 import { Refusals, MAX_REASONS, type Refused } from "../../core/ingest/refusals.ts";
 import type { SeriesBatch, SeriesKind } from "../../core/ingest/batches.ts";
 import type { Attributes, Point } from "../protocols/points.ts";
@@ -87,6 +91,18 @@ export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opt
         if (!matches(def, p.attributes)) continue;
         hit = true;
         if (rejected[i]) break;
+        const by = def.source?.by;
+        let split: string | undefined;
+        if (by !== undefined) {
+          // Only this metric cannot take the point: another one may.
+          const v = Object.hasOwn(p.attributes, by) ? p.attributes[by] : undefined;
+          split = v === undefined ? undefined : String(v);
+          const problem = split === undefined ? `has no attribute "${by}" to split by` : checkSeriesName(split);
+          if (problem) {
+            refused.note(`metric "${def.name}": ${seriesKey(p.name, p.attributes)} ${problem}`, ref);
+            continue;
+          }
+        }
         let kind: SeriesKind = "gauge";
         if (def.source?.rate ?? (p.kind === "sum" && p.monotonic === true)) {
           if (p.kind === "sum" && !p.temporality) {
@@ -113,6 +129,7 @@ export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opt
         let batch = series.get(lastKey);
         if (!batch) {
           series.set(lastKey, (batch = { metric: def.name, key: lastKey, kind, timeMs: [], value: [], startMs: [], ref: [] }));
+          if (split !== undefined) batch.series = split;
           indexes.set(batch, []);
         }
         indexes.get(batch)!.push(i);
@@ -133,22 +150,28 @@ export function mapPoints(dashboard: DashboardDef, points: readonly Point[], opt
   const used = new Uint8Array(points.length);
   const defsByName = new Map(dashboard.metrics.map((d) => [d.name, d]));
   for (const [metric, series] of perMetric) {
-    const list = [...series.values()];
-    if (list.length > 1 && !defsByName.get(metric)!.source?.aggregate) {
-      const names =
-        list
-          .slice(0, 3)
-          .map((b) => b.key)
-          .join(", ") + (list.length > 3 ? `, … (${list.length} in all)` : "");
-      refused.note(
-        `metric "${metric}": ${list.length} series match (${names}); pick one with source.attributes or combine them with source.aggregate`,
-        list[0]!.ref[0]!,
-      );
-      continue;
-    }
-    for (const b of list) {
-      batches.push(b);
-      for (const i of indexes.get(b)!) used[i] = 1;
+    const def = defsByName.get(metric)!;
+    // A split metric's series are apart by their `by` value: the rule applies within each value.
+    const groups = new Map<string | undefined, SeriesBatch[]>();
+    for (const b of series.values()) groups.set(b.series, [...(groups.get(b.series) ?? []), b]);
+    for (const [split, list] of groups) {
+      if (list.length > 1 && !def.source?.aggregate) {
+        const names =
+          list
+            .slice(0, 3)
+            .map((b) => b.key)
+            .join(", ") + (list.length > 3 ? `, … (${list.length} in all)` : "");
+        const which = split === undefined ? "" : ` series "${split}"`;
+        refused.note(
+          `metric "${metric}"${which}: ${list.length} series match (${names}); pick one with source.attributes or combine them with source.aggregate`,
+          list[0]!.ref[0]!,
+        );
+        continue;
+      }
+      for (const b of list) {
+        batches.push(b);
+        for (const i of indexes.get(b)!) used[i] = 1;
+      }
     }
   }
   // A point counts once: accepted when it feeds at least one metric, refused when it matched

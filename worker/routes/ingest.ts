@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { EVENT, type IngestResult, type LogIngestResult } from "../../contract/index.ts";
 import { readConfig } from "../../core/config/index.ts";
 import { MAX_LOG_BYTES, parseLogBody } from "../../core/ingest/logs.ts";
-import { MAX_INGEST_BYTES, parseIngestBody } from "../../core/ingest/samples.ts";
+import { countValues, MAX_INGEST_BYTES, parseIngestBody } from "../../core/ingest/samples.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonError, retryAfterSeconds } from "../errors.ts";
 import { ingestAuth } from "../middleware/auth.ts";
@@ -21,7 +21,7 @@ export const ingest = new Hono<AppEnv>()
     const config = readConfig(c.env);
     const parsed = parseIngestBody(dashboard, read.body, config.retentionSeconds, Date.now());
     if ("error" in parsed) return jsonError(c, 400, "invalid_sample", parsed.error);
-    const points = parsed.samples.reduce((n, s) => n + Object.keys(s).length - 1, 0);
+    const points = parsed.samples.reduce((n, s) => n + countValues(s), 0);
     const result = await dashboardStub(c.env, dashboard.id).ingestSamples({ samples: parsed.samples, points });
     if ("retryAfterMs" in result) {
       const seconds = retryAfterSeconds(result.retryAfterMs);
@@ -29,6 +29,8 @@ export const ingest = new Hono<AppEnv>()
       const message = `This dashboard takes ${perSecond} values/s (bursts of ${burst}); nothing of this request was published, retry in ${seconds} s`;
       return jsonError(c, 429, "rate_limited", message, { "Retry-After": String(seconds) });
     }
+    // A split metric's series past its maxSeries (the object knows which are live): nothing was published.
+    if ("refused" in result) return jsonError(c, 400, "invalid_sample", result.refused);
     const { events } = result;
     return c.json<IngestResult>(
       {

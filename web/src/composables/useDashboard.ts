@@ -61,7 +61,17 @@ export interface UseDashboardOptions {
 
 export interface UseDashboardReturn extends Pick<
   UseLiveValuesReturn,
-  "seriesOf" | "frame" | "values" | "levels" | "lastEventTime" | "eventCount" | "alerts" | "activeAlerts" | "announcement"
+  | "seriesOf"
+  | "liveSeries"
+  | "worst"
+  | "frame"
+  | "values"
+  | "levels"
+  | "lastEventTime"
+  | "eventCount"
+  | "alerts"
+  | "activeAlerts"
+  | "announcement"
 > {
   stream: UseEventStreamReturn;
   /** One state for the header and the banners. */
@@ -269,10 +279,11 @@ export function useDashboard(options: UseDashboardOptions): UseDashboardReturn {
   watch(state, (s) => debug.states.push(s), { immediate: true, flush: "sync" });
 
   const criticals = computed(() =>
-    (def.value?.metrics ?? []).flatMap((m) => {
-      const a = live.activeAlerts.value[m.name];
-      return a && a.level === "critical" ? [{ alert: a, def: m }] : [];
-    }),
+    (def.value?.metrics ?? []).flatMap((m) =>
+      Object.values(live.activeAlerts.value)
+        .filter((a) => a.metric === m.name && a.level === "critical")
+        .map((alert) => ({ alert, def: m })),
+    ),
   );
 
   /** After giving up, a browser coming back online is worth another try. */
@@ -293,6 +304,8 @@ export function useDashboard(options: UseDashboardOptions): UseDashboardReturn {
     def,
     selected,
     seriesOf: live.seriesOf,
+    liveSeries: live.liveSeries,
+    worst: live.worst,
     frame: live.frame,
     values: live.values,
     levels: live.levels,

@@ -15,7 +15,7 @@ import {
   type Ref,
   type ShallowRef,
 } from "vue";
-import { SERIES_STEPS, type MetricDef, type SeriesStep } from "../../../contract/index.ts";
+import { SERIES_STEPS, type MetricDef, type SeriesColumns, type SeriesStep } from "../../../contract/index.ts";
 import { fetchSeries } from "../lib/api.ts";
 import type { RollingSeries } from "../lib/series.ts";
 import { formatTime } from "../lib/metrics.ts";
@@ -60,7 +60,7 @@ export interface UseHistoryOptions {
 export interface UseHistoryReturn {
   /** Whether the charts come from the rollups rather than the stream's raw samples. */
   active: ComputedRef<boolean>;
-  /** Per metric name. */
+  /** Per metric name; a split metric's series under `metric|series`, in the answer's order (the worst first). */
   bands: Readonly<ShallowRef<Map<string, Band>>>;
   /** The step of the answer shown. */
   step: Readonly<Ref<SeriesStep | null>>;
@@ -137,8 +137,14 @@ export function useHistory(o: UseHistoryOptions): UseHistoryReturn {
       const t = answer.t.map((ms) => ms / 1000);
       const next = new Map<string, Band>();
       tails = new Map();
+      // A split metric's series are bands of their own, `metric|series` (what seriesOf calls their live series), the worst first.
+      const columns: [string, SeriesColumns | undefined][] = [];
       for (const name of all ? Object.keys(answer.series) : metrics) {
         const c = answer.series[name];
+        columns.push([name, c]);
+        for (const s in c?.by ?? {}) columns.push([`${name}|${s}`, c!.by![s]]);
+      }
+      for (const [name, c] of columns) {
         const band: Band = c ? { t: [...t], min: c.min, max: c.max, avg: c.avg } : { t: [], min: [], max: [], avg: [] };
         next.set(name, band);
         // The fetch's newest bucket, if it is the current one, goes on from the live stream.

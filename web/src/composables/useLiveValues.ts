@@ -26,17 +26,23 @@ const LIVE_ALERT_MS = 30_000;
 
 interface Work {
   values: Record<string, number>;
+  /** Per split metric: its worst live series' name (what the card names). */
+  worst: Record<string, string>;
   levels: Record<string, Level>;
   /** Whether a sample changed them since they were last shown. */
   sampled: boolean;
   lastEventTime: number | null;
   eventCount: number;
 }
-const empty = (): Work => ({ values: {}, levels: {}, sampled: false, lastEventTime: null, eventCount: 0 });
+const empty = (): Work => ({ values: {}, worst: {}, levels: {}, sampled: false, lastEventTime: null, eventCount: 0 });
 
 export interface UseLiveValuesReturn {
-  /** A metric's rolling series (created on first use): what the charts draw. */
+  /** A metric's rolling series, or a split metric's series' (`metric|series`), created on first use: what the charts draw. */
   seriesOf: (name: string) => RollingSeries;
+  /** A split metric's live series (a point within its staleSeconds of the newest event), the worst first. */
+  liveSeries: (def: MetricDef) => string[];
+  /** Per split metric: the worst live series' name. */
+  worst: Readonly<ShallowRef<Readonly<Record<string, string>>>>;
   /** Bumped at most once a frame after new events: what the charts watch. */
   frame: Readonly<Ref<number>>;
   /** Each metric's latest value (a sample that does not carry a metric leaves it as it was). */
@@ -48,7 +54,7 @@ export interface UseLiveValuesReturn {
   eventCount: Readonly<Ref<number>>;
   /** Newest first, at most 200. */
   alerts: Readonly<ShallowRef<AlertItem[]>>;
-  /** Latest non-resolved alert per metric. */
+  /** Latest non-resolved alert per metric (per `metric|series` for a split metric's). */
   activeAlerts: Readonly<ShallowRef<Readonly<Record<string, AlertItem & Alert>>>>;
   /** The newest live critical alert, for the assertive live region. */
   announcement: Readonly<Ref<string>>;
@@ -68,6 +74,18 @@ export function useLiveValues(): UseLiveValuesReturn {
     if (!s) series.set(name, (s = new RollingSeries(MAX_WINDOW_SECONDS + 30)));
     return s;
   };
+  /** Per split metric: each series' latest value and time (s), at most 2 × maxSeries (the longest silent go first). */
+  const splits = new Map<string, Map<string, { t: number; v: number }>>();
+  function liveSeries(def: MetricDef): string[] {
+    const since = (work.lastEventTime ?? 0) / 1000 - def.staleSeconds!;
+    const sign = def.direction === "below" ? 1 : -1;
+    return [...(splits.get(def.name) ?? [])]
+      .filter(([, p]) => p.t >= since)
+      .sort((a, b) => sign * (a[1].v - b[1].v) || (a[0] < b[0] ? -1 : 1))
+      .slice(0, def.maxSeries)
+      .map(([name]) => name);
+  }
+  const worst = shallowRef<Readonly<Record<string, string>>>({});
   /** Bumped at most once per frame after new samples: what charts watch. */
   const frame = ref(0);
   /**
@@ -91,6 +109,7 @@ export function useLiveValues(): UseLiveValuesReturn {
       // Copies, once a frame: the refs are shallow, so their readers see a new object.
       values.value = { ...work.values };
       levels.value = { ...work.levels };
+      worst.value = { ...work.worst };
       work.sampled = false;
     }
     lastEventTime.value = work.lastEventTime;
@@ -108,6 +127,7 @@ export function useLiveValues(): UseLiveValuesReturn {
   /** A sample: a point and a value for each defined metric it carries; no value is made up for the others. */
   function metric(sample: MetricUpdate, defs: readonly MetricDef[]): void {
     const ms = Date.parse(sample.timestamp);
+    work.lastEventTime = Math.max(work.lastEventTime ?? 0, ms);
     for (const m of defs) {
       const value = sample[m.name];
       if (typeof value !== "number") continue;
@@ -115,6 +135,21 @@ export function useLiveValues(): UseLiveValuesReturn {
       work.values[m.name] = value;
       work.levels[m.name] = levelOf(m, value, work.levels[m.name]);
       work.sampled = true;
+      const split = sample.series?.[m.name];
+      if (!split) continue;
+      let held = splits.get(m.name);
+      if (!held) splits.set(m.name, (held = new Map()));
+      for (const name in split) {
+        seriesOf(`${m.name}|${name}`).push(ms / 1000, split[name]!);
+        held.delete(name); // re-inserted last: the map runs from the longest silent
+        held.set(name, { t: ms / 1000, v: split[name]! });
+      }
+      for (const name of held.keys()) {
+        if (held.size <= 2 * m.maxSeries!) break;
+        held.delete(name);
+        series.delete(`${m.name}|${name}`);
+      }
+      work.worst[m.name] = liveSeries(m)[0] ?? "";
     }
     counted(ms);
   }
@@ -125,8 +160,9 @@ export function useLiveValues(): UseLiveValuesReturn {
     // A check's current trouble is its status (useHealth); a metric's is its latest alert.
     if ("metric" in a) {
       const active = { ...activeAlerts.value };
-      if (a.level === "resolved") delete active[a.metric];
-      else active[a.metric] = { ...a, id, live: item.live };
+      const key = a.series === undefined ? a.metric : `${a.metric}|${a.series}`;
+      if (a.level === "resolved") delete active[key];
+      else active[key] = { ...a, id, live: item.live };
       activeAlerts.value = active;
     }
     if (item.live && a.level === "critical") announcement.value = `Critical alert: ${a.message}`;
@@ -142,8 +178,10 @@ export function useLiveValues(): UseLiveValuesReturn {
   /** Empty, for a new stream. */
   function reset(): void {
     for (const s of series.values()) s.clear();
+    splits.clear();
     work = empty();
     values.value = {};
+    worst.value = {};
     levels.value = {};
     lastEventTime.value = null;
     eventCount.value = 0;
@@ -154,6 +192,8 @@ export function useLiveValues(): UseLiveValuesReturn {
 
   return {
     seriesOf,
+    liveSeries,
+    worst,
     frame,
     values,
     levels,
