@@ -47,7 +47,7 @@ describe("metric definitions in DASHBOARDS", () => {
     ],
     [[{ name: "up", source: { aggregate: 1 } }], 'metric "up": source.aggregate must be one of'],
     [[{ name: "up", source: { rate: "yes" } }], 'metric "up": source.rate must be true or false, got "yes"'],
-    [[{ name: "up", source: { tags: 1 } }], 'source: unknown key "tags" (known: name, attributes, scale, aggregate, rate)'],
+    [[{ name: "up", source: { tags: 1 } }], 'source: unknown key "tags" (known: name, attributes, scale, aggregate, rate, by)'],
   ])("refuses %j: %s", (metrics, message) => {
     expect(read(metrics)).toThrow(ConfigError);
     expect(read(metrics)).toThrow(message);
