@@ -35,7 +35,7 @@ import type {
   StreamOpen,
   SubscribeRequest,
 } from "../../core/rpc.ts";
-import type { EventLog } from "../event-log/event-log.ts";
+import { countAfter, type EventLog } from "../event-log/event-log.ts";
 import { createEventLog } from "../event-log/factory.ts";
 import { HistoryFeed } from "../history/history-feed.ts";
 import { Rollups } from "../history/rollups.ts";
@@ -104,6 +104,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
       this.def,
       this.config,
       (request) => this.publishSequenced(request),
+      (ticks) => this.publishBackfill(ticks),
       async () => {
         await (this.sequencesReady ??= this.rebuildSequences());
         return this.state.lastSeq[SIMULATOR];
@@ -131,7 +132,11 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
       let committed = parseEventId(this.state.committedId);
       try {
         const logged = parseEventId(await this.log.lastId());
-        if (logged && (!committed || compareEventIds(logged, committed) > 0)) committed = logged;
+        if (logged && (!committed || compareEventIds(logged, committed) > 0)) {
+          // The count is saved with the state, not on every publish: what the log holds past the save is counted again.
+          this.state.published += await countAfter(this.log, committed ? formatEventId(committed) : "0-0");
+          committed = logged;
+        }
         // What the history buckets lack (a crash after a log append, a log ahead of us) first.
         await this.feed.rollups.catchUp(this.log);
       } catch (err) {
@@ -203,6 +208,23 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     const entries = this.seq.samples(samples);
     for (const line of logs) entries.push(this.seq.entry(EVENT.log, line));
     return this.emit(entries);
+  }
+
+  /**
+   * The simulator's ticks a first viewer missed, in one commit. Their ids carry their tick's
+   * time (as if the cron had published them then, where that is after the last id), so
+   * `history=` counts them where they belong and a viewer asking for none gets none.
+   */
+  private async publishBackfill(ticks: PublishRequest[]): Promise<void> {
+    await (this.sequencesReady ??= this.rebuildSequences());
+    const fresh = ticks.filter((t) => t.seq! > (this.state.lastSeq[SIMULATOR] ?? -Infinity));
+    if (fresh.length === 0 || this.seq.duplicate(SIMULATOR, fresh.at(-1)!.seq)) return;
+    const entries: Entry[] = [];
+    for (const { samples, logs = [], seq } of fresh) {
+      entries.push(...this.seq.samples(samples, [], seq));
+      for (const line of logs) entries.push(this.seq.entry(EVENT.log, line, seq));
+    }
+    await this.emit(entries);
   }
 
   /**

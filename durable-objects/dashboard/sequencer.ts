@@ -34,20 +34,23 @@ export class Sequencer {
     return false;
   }
 
-  /** Each sample's metric-update, then the alerts it raised (`gone[i]`: split series that went stale with sample i). */
-  samples(samples: readonly MetricUpdate[], gone: readonly (readonly GoneSeries[])[] = []): Entry[] {
+  /**
+   * Each sample's metric-update, then the alerts it raised (`gone[i]`: split series that went
+   * stale with sample i). `at`: the time their ids carry when it is after the last (a backfill).
+   */
+  samples(samples: readonly MetricUpdate[], gone: readonly (readonly GoneSeries[])[] = [], at = Date.now()): Entry[] {
     const entries: Entry[] = [];
     for (const [i, sample] of samples.entries()) {
       const { alerts, state } = evaluateAlerts(sample, this.def, this.state.alertState, gone[i]);
       this.state.alertState = state;
-      entries.push(this.entry(EVENT.metric, sample));
-      for (const alert of alerts) entries.push(this.entry(EVENT.alert, alert));
+      entries.push(this.entry(EVENT.metric, sample, at));
+      for (const alert of alerts) entries.push(this.entry(EVENT.alert, alert, at));
     }
     return entries;
   }
 
-  entry(event: EventName, payload: object): Entry {
-    const key = nextEventId(this.lastAssigned, Date.now());
+  entry(event: EventName, payload: object, at = Date.now()): Entry {
+    const key = nextEventId(this.lastAssigned, at);
     this.lastAssigned = key;
     return { id: formatEventId(key), key, event, data: JSON.stringify(payload), payload: payload as Record<string, unknown> };
   }

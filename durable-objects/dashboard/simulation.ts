@@ -2,14 +2,14 @@
 // dashboards only (it asks `watched()` once a minute, one request), so an unwatched one costs no
 // storage. When a first viewer arrives, this bridge first publishes the ticks of the live window
 // nobody was there for (the simulator is a pure function of seed, dashboard and time, so they are
-// the values the cron would have sent), in one publish: a few rows, and the viewer's charts open
-// full. Then it publishes the ticks itself, on the same interval boundaries and under the same
+// the values the cron would have sent), in one commit with ids at their ticks' times: a few
+// rows, and the viewer's charts open full. Then it publishes the ticks itself, on the same interval boundaries and under the same
 // sequence, until the cron's ticks arrive: the page shows moving values within a second, and a
 // tick published by both is refused the second time (sequencer.ts).
-import { LIVE_WINDOW_SECONDS, type DashboardDef, type LogLine, type MetricUpdate } from "../../contract/index.ts";
+import { LIVE_WINDOW_SECONDS, type DashboardDef } from "../../contract/index.ts";
 import type { Config } from "../../core/config/index.ts";
 import type { PublishRequest } from "../../core/rpc.ts";
-import { SIMULATOR, simulatedTick } from "../../core/simulation/tick.ts";
+import { simulatedTick } from "../../core/simulation/tick.ts";
 
 /** At most this many ticks filled in at once (the live window at the default 1 s interval). */
 const MAX_BACKFILL_TICKS = LIVE_WINDOW_SECONDS;
@@ -26,6 +26,8 @@ export class SimulationBridge {
     private readonly def: DashboardDef,
     private readonly config: Pick<Config, "seed" | "publishIntervalMs" | "retentionSeconds">,
     private readonly publish: (request: PublishRequest) => Promise<unknown>,
+    /** Publishes missed ticks in one commit, each id at its tick's time. */
+    private readonly publishBackfill: (ticks: PublishRequest[]) => Promise<unknown>,
     /** The newest simulator tick the dashboard has (its sequence), once it is known after a start. */
     private readonly lastTick: () => Promise<number | undefined>,
   ) {}
@@ -61,14 +63,9 @@ export class SimulationBridge {
     const last = await this.lastTick();
     if (last !== undefined) first = Math.max(first, last + interval);
     if (first > newest || !this.watching) return;
-    const samples: MetricUpdate[] = [];
-    const logs: LogLine[] = [];
-    for (let tick = first; tick <= newest; tick += interval) {
-      const one = simulatedTick(this.config.seed, this.def, tick);
-      samples.push(...one.samples);
-      logs.push(...(one.logs ?? []));
-    }
-    await this.publish({ samples, logs, source: SIMULATOR, seq: newest });
+    const ticks: PublishRequest[] = [];
+    for (let tick = first; tick <= newest; tick += interval) ticks.push(simulatedTick(this.config.seed, this.def, tick));
+    await this.publishBackfill(ticks);
   }
 
   private next(): void {

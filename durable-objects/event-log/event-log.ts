@@ -30,3 +30,14 @@ export interface EventLog {
   /** Removes entries older than `minMs`. */
   trim(minMs: number): Promise<void>;
 }
+
+/** How many entries follow `afterId` (a start's recount of what was published since the last save), a page at a time. */
+export async function countAfter(log: EventLog, afterId: string, page = 1000): Promise<number> {
+  let count = 0;
+  for (let after = afterId; ;) {
+    const entries = await log.readAfter(after, page);
+    count += entries.length;
+    if (entries.length < page) return count;
+    after = entries[entries.length - 1]!.id;
+  }
+}

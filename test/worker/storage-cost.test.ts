@@ -118,6 +118,13 @@ describe("storage cost", () => {
     await Promise.all([stream.close(), after.close()]);
   });
 
+  it("eventsPublished survives a restart although it is not written on every publish: recounted from the log", async () => {
+    for (const sample of samples(7, seedFive)) await stub("w5").publish({ samples: [sample] });
+    const before = (await stats("w5")).eventsPublished;
+    await abortAllDurableObjects();
+    expect((await stats("w5")).eventsPublished).toBe(before);
+  });
+
   it("a simulated dashboard nobody watches writes nothing over two cron invocations; a watched one does", async () => {
     const [quietBefore, watchedBefore] = [await written("wsim1"), await written("wsim2")];
     const stream = await openStream("/api/dashboards/wsim2/events?history=0");
