@@ -38,11 +38,14 @@ export const newChannelState = (): ChannelState => ({
   through: null,
 });
 
-/** Records `state` for `eventId`, keeping the newest RECENT_EVENTS. */
+/**
+ * Records what became of `eventId`, keeping the newest RECENT_EVENTS events by when they were
+ * queued: a new event comes in as "pending"; one that has left the window stays out.
+ */
 export function markRecent(state: ChannelState, eventId: string, to: NoticeState): void {
   const entry = state.recent.find(([id]) => id === eventId);
   if (entry) entry[1] = to;
-  else state.recent.push([eventId, to]);
+  else if (to === "pending") state.recent.push([eventId, to]);
   if (state.recent.length > RECENT_EVENTS) state.recent.splice(0, state.recent.length - RECENT_EVENTS);
 }
 
