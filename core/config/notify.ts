@@ -63,9 +63,9 @@ function parseChannel(entry: Record<string, unknown>, name: string, env: Env): N
     type,
     url: PAGERDUTY_EVENTS_URL,
     minLevel: "warning",
-    repeatMinutes: 0,
+    repeatMinutes: whole(entry.repeatMinutes, 0, 0, 1440, where("repeatMinutes")),
     checks: true,
-    timeoutMs: 10_000,
+    timeoutMs: whole(entry.timeoutMs, 10_000, 1000, 10_000, where("timeoutMs")),
   };
   if (entry.url !== undefined || type !== "pagerduty") channel.url = parseUrl(env, entry.url, where("url"));
   if (type === "webhook") {
@@ -87,8 +87,6 @@ function parseChannel(entry: Record<string, unknown>, name: string, env: Env): N
       throw new ConfigError(`${where("minLevel")} must be "warning" or "critical"`);
     channel.minLevel = entry.minLevel;
   }
-  channel.repeatMinutes = whole(entry.repeatMinutes, 0, 0, 1440, where("repeatMinutes"));
-  channel.timeoutMs = whole(entry.timeoutMs, 10_000, 1000, 10_000, where("timeoutMs"));
   if (entry.checks !== undefined) {
     if (typeof entry.checks !== "boolean") throw new ConfigError(`${where("checks")} must be true or false`);
     channel.checks = entry.checks;
