@@ -21,8 +21,13 @@ import { noticeFor, reminderOf, subjectOf, type Notice } from "./notice.ts";
 import { post, type Outcome } from "./send.ts";
 import { NotifyStore } from "./store.ts";
 
-/** Messages one channel sends per alarm; the alarm comes straight back for the rest. */
+/**
+ * Messages one channel sends per alarm, and for how long it keeps sending: the alarm comes
+ * straight back for the rest, and a channel that just got work never waits long behind a slow one
+ * (the alarm runs one at a time, and sets itself again when it ends).
+ */
 const SENDS_PER_RUN = 20;
+const RUN_MS = 5_000;
 /** A test message at most this often per dashboard (it reaches people). */
 export const TEST_INTERVAL_MS = 10_000;
 
@@ -121,7 +126,7 @@ export class Notifier implements Timer {
 
   /** Sends the channel's due messages in order; stops at the first that must wait. */
   private async drain(lane: Lane, now: number): Promise<void> {
-    for (let sent = 0; sent < SENDS_PER_RUN; sent++) {
+    for (let sent = 0; sent < SENDS_PER_RUN && this.now() - now < RUN_MS; sent++) {
       const row = lane.take(now);
       if (!row) return;
       let outcome: Outcome;
