@@ -13,6 +13,7 @@ import {
   SPLIT_TEST_DASHBOARDS,
   TEAM_DASHBOARDS,
 } from "./test/setup/dashboards.ts";
+import { notifyBindings } from "./test/setup/notify.ts";
 import { TEAM_SECRETS, TEST_ACCESS_AUD } from "./test/setup/teams.ts";
 
 // Short intervals so heartbeat and publisher tests run in seconds.
@@ -55,6 +56,19 @@ const withChecks = (inject: (key: "checkServerUrl" | "checkRefusedUrl") => strin
   DASHBOARDS: [...testBindings.DASHBOARDS, ...checkTestDashboards(inject("checkServerUrl"), inject("checkRefusedUrl"))],
 });
 
+/** …plus the notification channels (NOTIFY, its secrets, PUBLIC_URL) and their dashboards n1–n11, against local receivers. */
+const withNotify = (inject: (key: "checkServerUrl" | "checkRefusedUrl" | "notifyReceiverUrl" | "notifySwitchableUrl") => string) => {
+  const base = withChecks(inject);
+  const notify = notifyBindings(inject("notifyReceiverUrl"), inject("notifySwitchableUrl"), inject("checkServerUrl"));
+  return {
+    ...base,
+    ...notify.secrets,
+    NOTIFY: notify.NOTIFY,
+    PUBLIC_URL: notify.PUBLIC_URL,
+    DASHBOARDS: [...base.DASHBOARDS, ...notify.dashboards],
+  };
+};
+
 // Worker and Durable Object code runs inside workerd, once with the default event log (Durable
 // Object SQLite), once with the Upstash log against the real redis-server at 127.0.0.1:6379
 // (through the local Upstash REST bridge, started by the globalSetup) and once with viewers
@@ -71,10 +85,15 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: withChecks(inject) },
+            miniflare: { bindings: withNotify(inject) },
           })),
         ],
-        test: { name: "workers", include: [workerTests], globalSetup: ["test/setup/check-servers.global.ts"], testTimeout: 20_000 },
+        test: {
+          name: "workers",
+          include: [workerTests],
+          globalSetup: ["test/setup/check-servers.global.ts", "test/setup/notify-receivers.global.ts"],
+          testTimeout: 20_000,
+        },
       },
       {
         plugins: [

@@ -3,7 +3,18 @@
 // requests and answers they carry. The Worker parses and checks every request once; these types
 // are what it hands over, so an object never reads a URL or re-validates a query. Each object
 // class implements its interface (`implements DashboardRpc`); stubs get their types from `Env`.
-import type { CheckState, DashboardStats, EventName, Gap, LogLine, MetricUpdate, SeriesStep, StorageStats } from "../contract/index.ts";
+import type {
+  CheckState,
+  DashboardStats,
+  EventName,
+  Gap,
+  LogLine,
+  MetricUpdate,
+  NotificationsAnswer,
+  NotificationTestAnswer,
+  SeriesStep,
+  StorageStats,
+} from "../contract/index.ts";
 import type { CheckRun } from "./checks.ts";
 import type { SeriesBatch } from "./ingest/batches.ts";
 import type { Refused } from "./ingest/refusals.ts";
@@ -74,6 +85,10 @@ export interface DashboardRpc {
   replay(request: ReplayRequest): Promise<ReplayResult>;
   subscribe(request: SubscribeRequest): Promise<{ lastId: string | null }>;
   unsubscribe(request: Omit<SubscribeRequest, "viewers">): Promise<void>;
+  /** Each notification channel's deliveries (no URL, key or secret in it). */
+  notifications(): Promise<NotificationsAnswer>;
+  /** A test message to each channel; past one per 10 s, how long to wait. */
+  testNotifications(): Promise<NotificationTestAnswer | { retryAfterMs: number }>;
 }
 
 export interface RelayRpc {

@@ -12,6 +12,7 @@ import { findDashboard } from "./middleware/dashboard.ts";
 import { dashboards } from "./routes/dashboards.ts";
 import { influx } from "./routes/influx.ts";
 import { ingest } from "./routes/ingest.ts";
+import { notifications } from "./routes/notifications.ts";
 import { otlp } from "./routes/otlp.ts";
 import { prometheus } from "./routes/prometheus.ts";
 import { series } from "./routes/series.ts";
@@ -48,6 +49,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/dashboards/:id", ingest)
   .route("/api/dashboards/:id/otlp", otlp)
   .route("/api/dashboards/:id/prometheus", prometheus)
+  .route("/api/dashboards/:id/notifications", notifications)
   .route("/api/v2/write", influx);
 
 export type AppType = typeof app;

@@ -1,12 +1,12 @@
 // DASHBOARDS: the dashboards that exist, what each measures (contract/metrics.ts checks the
 // metric definitions), which health checks it runs (core/checks.ts), and who may write and
-// watch it (access.ts).
+// watch it (access.ts). Its `notify` (the channels its alerts go to) is read by notify.ts.
 import { DASHBOARD_ID_RE, DEFAULT_METRICS, defineMetrics, type DashboardDef } from "../../contract/index.ts";
 import { defineChecks } from "../checks.ts";
 import { ACCESS_KEYS, parseDashboardAccess, type DashboardAccess } from "./access.ts";
 import { ConfigError, safeJson } from "./values.ts";
 
-const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks", ...ACCESS_KEYS]);
+const DASHBOARD_KEYS = new Set(["id", "name", "simulate", "metrics", "checks", ...ACCESS_KEYS, "notify"]);
 
 /** The definitions (what the page may read) and, apart, each dashboard's credentials and viewers. */
 export function parseDashboards(raw: unknown, env: Env): { dashboards: DashboardDef[]; access: Map<string, DashboardAccess> } {

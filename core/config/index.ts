@@ -3,6 +3,7 @@
 import { LOG_LIMITS, SERIES_MAX_DAYS, type DashboardDef } from "../../contract/index.ts";
 import { checkAccess, parseAccess, type AccessConfig, type DashboardAccess } from "./access.ts";
 import { parseDashboards } from "./dashboards.ts";
+import { dashboardChannels, parseNotify, parsePublicUrl, type NotifyChannel } from "./notify.ts";
 import {
   parseOrigins,
   parseUpstash,
@@ -16,6 +17,7 @@ import {
 
 export { isViewer, type AccessConfig, type DashboardAccess } from "./access.ts";
 export { dashboardDef } from "./dashboards.ts";
+export { dashboardUrl, type NotifyChannel } from "./notify.ts";
 export { secretRef } from "./secret-ref.ts";
 export { ConfigError, type UpstashConfig } from "./values.ts";
 
@@ -69,6 +71,10 @@ export interface Config {
   upstash: UpstashConfig | null;
   /** MAX_LOG_BYTES: the most one dashboard's event log holds in its object's SQLite; past it the oldest events go. */
   maxLogBytes: number;
+  /** NOTIFY and each dashboard's `notify`: the channels its alerts go to, by dashboard id (none: absent). */
+  notify: ReadonlyMap<string, readonly NotifyChannel[]>;
+  /** PUBLIC_URL, ending in "/": where the page is served, for the messages' links (null: no links). */
+  publicUrl: string | null;
 }
 
 /** More relays than this would make every stats request and every commit fan out too widely. */
@@ -95,6 +101,8 @@ function parseConfig(env: Env): Config {
   checkAccess(dashboardAccess, viewer, access);
   return {
     dashboards,
+    notify: dashboardChannels(env.DASHBOARDS, parseNotify(env.NOTIFY, env)),
+    publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dashboardAccess,
     viewer,
     access,

@@ -5,7 +5,8 @@
 // any client), and, when viewers are placed on relay objects (RELAYS_PER_DASHBOARD), once to each
 // relay. Its parts, by role: append-chain.ts (the write path to the log), catch-up.ts (history
 // and resume), relay-hub.ts (the relays), ../streams/fanout.ts (the viewers), ../history/ (the
-// downsampled buckets), ../ingest/ (points to samples). Its RPC surface is core/rpc.ts's
+// downsampled buckets), ../ingest/ (points to samples), ../notify/ (alerts sent to chat, pagers
+// and webhooks, from a durable queue its alarm drains). Its RPC surface is core/rpc.ts's
 // DashboardRpc; every request it gets was parsed and checked by the Worker.
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -17,6 +18,8 @@ import {
   type DashboardDef,
   type DashboardStats,
   type EventId,
+  type NotificationsAnswer,
+  type NotificationTestAnswer,
 } from "../../contract/index.ts";
 import { dashboardDef, readConfig, type Config } from "../../core/config/index.ts";
 import type {
@@ -35,6 +38,7 @@ import type {
   StreamOpen,
   SubscribeRequest,
 } from "../../core/rpc.ts";
+import { AlarmScheduler } from "../alarms/scheduler.ts";
 import { countAfter, type EventLog } from "../event-log/event-log.ts";
 import { createEventLog } from "../event-log/factory.ts";
 import { HistoryFeed } from "../history/history-feed.ts";
@@ -42,6 +46,7 @@ import { Rollups } from "../history/rollups.ts";
 import { CounterStore } from "../ingest/counter-rates.ts";
 import { assemble } from "../ingest/point-samples.ts";
 import { partialOf, SplitSeries } from "../ingest/split-series.ts";
+import { notifierFor, type Notifier } from "../notify/notifier.ts";
 import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
 import { historySince } from "../streams/recent-window.ts";
 import type { StreamClient } from "../streams/stream-client.ts";
@@ -92,6 +97,10 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   /** Split metrics' live series (ingest/split-series.ts), relearnt from the recent window once after a start. */
   private readonly splits: SplitSeries;
   private splitsReady: Promise<void> | null = null;
+  /** The object's one alarm, shared by its timers (today the notifications' queue). */
+  private readonly alarms: AlarmScheduler;
+  /** Null when no channel is configured for this dashboard: nothing stored, nothing scheduled. */
+  private readonly notifier: Notifier | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -128,6 +137,12 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
+    this.alarms = new AlarmScheduler(ctx.storage);
+    this.notifier = notifierFor(this.config, this.def, sql, () => this.alarms.arm());
+    if (this.notifier) {
+      this.alarms.add("notify", this.notifier);
+      this.alarms.arm(); // messages a restart found queued
+    }
     ctx.blockConcurrencyWhile(async () => {
       let committed = parseEventId(this.state.committedId);
       try {
@@ -224,6 +239,7 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
       entries.push(...this.seq.samples(samples, [], seq));
       for (const line of logs) entries.push(this.seq.entry(EVENT.log, line, seq));
     }
+    for (const e of entries) e.backdated = true;
     await this.emit(entries);
   }
 
@@ -312,6 +328,13 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.feed.add(entries);
     if (this.fanout.size > 0) this.state.delivered += this.fanout.broadcast(entries);
     if (this.hub.size > 0) this.hub.push(prev, entries);
+    // Queued in the same synchronous run as the append (one transaction with the SQLite log); a
+    // failure here must not stop the events, which are already in the log.
+    try {
+      this.notifier?.committed(entries.filter((e) => !e.backdated));
+    } catch (err) {
+      console.error("notifications could not be queued", err);
+    }
     // Alert levels and check streaks are written with the commit that carries them (the log has
     // the alerts, so a restart never raises one twice); the rest waits for a checkpoint.
     this.state.lastId = idOrNull(this.seq.lastAssigned);
@@ -416,6 +439,22 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   async unsubscribe({ relay, session, delivered }: Omit<SubscribeRequest, "viewers">): Promise<void> {
     this.state.delivered += delivered;
     this.hub.unsubscribe(relay, session);
+  }
+
+  // ---- notifications and the alarm -----------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    await this.alarms.fire();
+  }
+
+  /** Each channel's deliveries, for `GET /api/dashboards/:id/notifications`. */
+  async notifications(): Promise<NotificationsAnswer> {
+    return this.notifier?.status() ?? { channels: [] };
+  }
+
+  /** A test message to each channel (`POST …/notifications/test`). */
+  async testNotifications(): Promise<NotificationTestAnswer | { retryAfterMs: number }> {
+    return (await this.notifier?.test()) ?? { results: [] };
   }
 
   // ---- observability -----------------------------------------------------------------------

@@ -21,6 +21,8 @@ export interface Entry extends LogEntry {
   payload?: Record<string, unknown>;
   /** Encoded frames by filter key ("*" = unfiltered); null = not sent to that filter. */
   frames?: Map<string, Uint8Array | null>;
+  /** Filled in after the fact (a simulated dashboard's missed ticks): history, not news to notify. */
+  backdated?: boolean;
 }
 
 export function toEntry(raw: LogEntry): Entry {

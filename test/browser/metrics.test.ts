@@ -2,7 +2,9 @@
 // units, decimals, threshold colours (a `below` metric is bad when low), charts, chips and the
 // alert feed. Headless Chromium on the Vite dev server, in front of a `wrangler dev` whose
 // dashboards are the shipped ones with nothing simulated (every value here is one this file
-// pushed through the ingest API), plus a 12-metric dashboard for the layout.
+// pushed through the ingest API), plus a 12-metric dashboard for the layout. checkout-api sends
+// its alerts to a webhook channel on a local receiver, so the feed shows where each went.
+import { createServer, type Server as HttpServer } from "node:http";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_METRICS } from "../../contract/index.ts";
@@ -20,24 +22,48 @@ const TWELVE = Array.from({ length: 12 }, (_, i) => ({
   ...(i % 2 === 0 ? { warning: 50, critical: 80 } : {}),
 }));
 const DASHBOARDS = [
-  ...(SHIPPED_DASHBOARDS as { id: string }[]).map((d) => ({ ...d, simulate: false })),
+  ...(SHIPPED_DASHBOARDS as { id: string }[]).map((d) => ({
+    ...d,
+    simulate: false,
+    ...(d.id === "checkout-api" ? { notify: ["ops"] } : {}),
+  })),
   { id: "twelve", name: "Twelve", simulate: false, metrics: TWELVE },
 ];
 
 let stack: DevStack;
+/** The webhook channel's receiver: the bodies it got. */
+let receiver: HttpServer;
+const hooked: { type: string; data: { metric?: string; eventId: string } }[] = [];
 let worker: Server;
 let vite: Server;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  stack = await startDevStack("metrics", { INGEST_TOKEN, DASHBOARDS: JSON.stringify(DASHBOARDS) });
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => {
+      hooked.push(JSON.parse(body) as (typeof hooked)[number]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const NOTIFY = [{ name: "ops", type: "webhook", url: hook, secret: "$OPS_HOOK_SECRET" }];
+  stack = await startDevStack("metrics", {
+    INGEST_TOKEN,
+    DASHBOARDS: JSON.stringify(DASHBOARDS),
+    NOTIFY: JSON.stringify(NOTIFY),
+    OPS_HOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/Fq9cD3Qpiw=",
+  });
   ({ worker, vite, browser } = stack);
 }, 150_000);
 
 afterAll(async () => {
   await page?.close();
   await stack?.stop();
+  await new Promise((resolve) => receiver?.close(resolve));
 });
 
 async function ingest(dashboard: string, sample: Record<string, number>): Promise<void> {
@@ -138,6 +164,19 @@ describe("a dashboard with its own metrics (checkout-api)", () => {
     expect(await resolved.locator(".alert-message").textContent()).toBe("Orders/min back to normal at 60 orders (above 40 orders)");
     await expect.poll(() => page.locator(".critical-banner").count()).toBe(0);
     expect(await page.title()).not.toMatch(/critical/);
+  });
+
+  it("says beside each alert that it was sent, and to which channel, once the receiver has it", async () => {
+    const alerts = page.locator('.alert[data-metric="orders_per_min"]');
+    await expect
+      .poll(() => alerts.locator('.alert-sent [data-state="sent"]').allTextContents(), { timeout: 15_000 })
+      .toEqual(["✓ ops", "✓ ops"]);
+    // What the receiver got is what the feed says went there.
+    const ids = await alerts.evaluateAll((els) => els.map((e) => e.getAttribute("data-id")));
+    expect(hooked.filter((h) => h.data.metric === "orders_per_min").map((h) => [h.type, h.data.eventId])).toEqual([
+      ["alert.raised", ids[1]],
+      ["alert.resolved", ids[0]],
+    ]);
   });
 
   it("warns on a `below` metric past its warning threshold: Payment success 97.2 %", async () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
 
 /** What a binding may hold (miniflare's Json). */
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 const toml = parse(readFileSync(fileURLToPath(new URL("../../wrangler.toml", import.meta.url)), "utf8")) as {
   vars: { DASHBOARDS: Json[] };

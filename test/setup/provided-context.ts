@@ -1,5 +1,5 @@
-// What the globalSetups provide (test/setup/upstash.global.ts, check-servers.global.ts, access-keys.global.ts); `inject()` in
-// the tests and in vitest.config.ts is typed by this.
+// What the globalSetups provide (test/setup/upstash.global.ts, check-servers.global.ts, access-keys.global.ts,
+// notify-receivers.global.ts); `inject()` in the tests and in vitest.config.ts is typed by this.
 export {};
 
 declare module "vitest" {
@@ -19,6 +19,10 @@ declare module "vitest" {
     checkServerUrl: string;
     /** Nothing listens there: a check of it fails to connect. */
     checkRefusedUrl: string;
+    /** The notification receivers (test/setup/notify-receivers.global.ts): control, log and hooks. */
+    notifyReceiverUrl: string;
+    /** The same hooks on a port whose listener the tests turn off (connections refused) and on. */
+    notifySwitchableUrl: string;
     /** ACCESS_TEAM_DOMAIN of the workers-access project: serves /cdn-cgi/access/certs (test/setup/access-keys.global.ts). */
     accessTeamDomain: string;
   }

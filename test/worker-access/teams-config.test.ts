@@ -67,7 +67,7 @@ describe("teams and access configuration", () => {
       "an unknown key",
       {},
       board({ ingest_token: "$A_INGEST" }),
-      'unknown key "ingest_token" (known: id, name, simulate, metrics, checks, ingestToken, viewerToken, public, viewers)',
+      'unknown key "ingest_token" (known: id, name, simulate, metrics, checks, ingestToken, viewerToken, public, viewers, notify)',
     ],
   ])("stops at startup on %s", (_what, overrides, dashboards, message) => {
     expect(read(overrides, dashboards)).toThrow(ConfigError);

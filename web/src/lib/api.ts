@@ -1,6 +1,14 @@
 // The JSON side of the API. Always relative URLs: in production the Pages Function forwards
 // /api/* to the Worker, in development Vite's proxy does, so the page is always same-origin.
-import type { CheckState, ClientConfig, Dashboard, DashboardDef, SeriesAnswer, Ticket } from "../../../contract/index.ts";
+import type {
+  CheckState,
+  ClientConfig,
+  Dashboard,
+  DashboardDef,
+  NotificationsAnswer,
+  SeriesAnswer,
+  Ticket,
+} from "../../../contract/index.ts";
 
 export const API_BASE = "/api";
 
@@ -57,6 +65,12 @@ export const fetchDashboardDef = (dashboard: string) =>
 /** `GET /api/dashboards/:id/checks`: each health check's last state (viewer token when viewer auth is on). */
 export const fetchChecks = (dashboard: string, authorization?: string) =>
   getJson<CheckState[]>(`${dashboardPath(dashboard)}/checks`, LIST, { authorization });
+
+/** `GET /api/dashboards/:id/notifications`: each channel's deliveries and the recent alerts' fate (viewer token when viewer auth is on). */
+export const fetchNotifications = (dashboard: string, authorization?: string) =>
+  getJson<NotificationsAnswer>(`${dashboardPath(dashboard)}/notifications`, ["notifications", (a) => Array.isArray(a?.channels)], {
+    authorization,
+  });
 
 /**
  * `GET /api/dashboards/:id/series`: min/max/avg/last per bucket (`auto` step by default), 10 s
