@@ -3,11 +3,13 @@
 // delivers every event: to the SSE streams it holds itself (each event is encoded once per
 // filter group and the same bytes are enqueued to every stream, synchronously, without awaiting
 // any client), and, when viewers are placed on relay objects (RELAYS_PER_DASHBOARD), once to each
-// relay. Its parts, by role: append-chain.ts (the write path to the log), catch-up.ts (history
-// and resume), relay-hub.ts (the relays), ../streams/fanout.ts (the viewers), ../history/ (the
-// downsampled buckets), ../ingest/ (points to samples), ../notify/ (alerts sent to chat, pagers
-// and webhooks, from a durable queue its alarm drains). Its RPC surface is core/rpc.ts's
-// DashboardRpc; every request it gets was parsed and checked by the Worker.
+// relay. This class is its RPC surface (core/rpc.ts's DashboardRpc; every request was parsed and
+// checked by the Worker) and the wiring of its parts, by role: intake.ts (what real systems send)
+// and sequenced.ts (the simulator's ticks, retried publishes), append-chain.ts (the write path to
+// the log), catch-up.ts and first-frames.ts (history and resume), relay-hub.ts (the relays),
+// simulation.ts (a watched simulated dashboard), ../streams/ (the viewers), ../history/ (the
+// downsampled buckets), ../notify/ (alerts sent to chat, pagers and webhooks, from a durable queue
+// its alarm drains).
 import { DurableObject } from "cloudflare:workers";
 import {
   compareEventIds,
@@ -44,15 +46,16 @@ import { createEventLog } from "../event-log/factory.ts";
 import { HistoryFeed } from "../history/history-feed.ts";
 import { Rollups } from "../history/rollups.ts";
 import { CounterStore } from "../ingest/counter-rates.ts";
-import { assemble } from "../ingest/point-samples.ts";
-import { partialOf, SplitSeries } from "../ingest/split-series.ts";
+import { SplitSeries } from "../ingest/split-series.ts";
 import { notifierFor, type Notifier } from "../notify/notifier.ts";
-import { Fanout, framesFor, gapFrame, idOrNull, toLogEntry, type Entry, type StreamRequest } from "../streams/fanout.ts";
-import { historySince } from "../streams/recent-window.ts";
-import type { StreamClient } from "../streams/stream-client.ts";
+import { Fanout, idOrNull, type Entry } from "../streams/fanout.ts";
 import { AppendChain } from "./append-chain.ts";
 import { CatchUp } from "./catch-up.ts";
 import { applyRun, NEW_CHECK, stateOf } from "./check-state.ts";
+import { FirstFrames } from "./first-frames.ts";
+import { Intake } from "./intake.ts";
+import { SequencedInput } from "./sequenced.ts";
+import { dashboardStats } from "./stats.ts";
 import { TokenBucket } from "./rate-limit.ts";
 import { RelayHub } from "./relay-hub.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -63,8 +66,6 @@ import { StorageMeter } from "../storage/meter.ts";
 
 /** While viewers are connected and no publish has come through, look in the log this often. */
 const POLL_MS = 5_000;
-/** Entries per replay answer; a longer replay is paged (`more`). */
-export const REPLAY_LIMIT = 5000;
 
 export class DashboardObject extends DurableObject<Env> implements DashboardRpc {
   private readonly config: Config;
@@ -74,8 +75,8 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   private readonly meter: StorageMeter;
   private readonly store: StateStore;
   private readonly seq: Sequencer;
-  /** The sequences are checked against the recent window once after a start (rebuildSequences). */
-  private sequencesReady: Promise<void> | null = null;
+  /** Publishes with a source and sequence: the cron's ticks, the bridge's, retried ones. */
+  private readonly sequenced: SequencedInput;
   /** A change the next commit must write at once (a check's streak), besides alerts. */
   private urgent = false;
   private readonly simulation: SimulationBridge;
@@ -84,6 +85,8 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
 
   private readonly appends: AppendChain;
   private readonly history: CatchUp;
+  /** What a viewer or a relay is sent before it goes live. */
+  private readonly firstFrames: FirstFrames;
   /** The streams this object holds itself (viewers not placed on relays). */
   private readonly fanout: Fanout;
   private readonly hub: RelayHub;
@@ -93,10 +96,8 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   private poller: ReturnType<typeof setInterval> | null = null;
   private readonly logBucket: TokenBucket;
   private readonly pointBucket: TokenBucket;
-  private readonly counters: CounterStore; // counter → rate state per OTLP series
-  /** Split metrics' live series (ingest/split-series.ts), relearnt from the recent window once after a start. */
-  private readonly splits: SplitSeries;
-  private splitsReady: Promise<void> | null = null;
+  /** JSON samples, protocol points and log lines on their way in. */
+  private readonly intake: Intake;
   /** The object's one alarm, shared by its timers (today the notifications' queue). */
   private readonly alarms: AlarmScheduler;
   /** Null when no channel is configured for this dashboard: nothing stored, nothing scheduled. */
@@ -109,20 +110,8 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     this.def = dashboardDef(this.config, ctx.id.name);
     this.store = new StateStore(sql);
     this.seq = new Sequencer(this.def, this.state);
-    this.simulation = new SimulationBridge(
-      this.def,
-      this.config,
-      (request) => this.publishSequenced(request),
-      (ticks) => this.publishBackfill(ticks),
-      async () => {
-        await (this.sequencesReady ??= this.rebuildSequences());
-        return this.state.lastSeq[SIMULATOR];
-      },
-    );
     this.logBucket = new TokenBucket(this.config.logRate.perSecond, this.config.logRate.burst);
     this.pointBucket = new TokenBucket(this.config.pointRate.perSecond, this.config.pointRate.burst);
-    this.counters = new CounterStore(sql);
-    this.splits = new SplitSeries(this.def);
     this.log = createEventLog(this.config, { dashboard: ctx.id.name ?? ctx.id.toString(), sql });
     const retention = () => this.config.retentionSeconds;
     const rollups = new Rollups(ctx.storage, sql, () => this.config.historyDays);
@@ -135,6 +124,35 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
     );
     this.feed = new HistoryFeed(rollups, () => this.log, this.appends);
     this.history = new CatchUp(this.log, retention, () => this.lastCommitted);
+    this.firstFrames = new FirstFrames({
+      history: this.history,
+      retentionSeconds: retention,
+      backfilled: () => this.simulation.backfilled,
+      lastCommitted: () => this.lastCommitted,
+    });
+    this.intake = new Intake({
+      def: this.def,
+      seq: this.seq,
+      emit: (entries) => this.emit(entries),
+      counters: new CounterStore(sql),
+      splits: new SplitSeries(this.def),
+      history: this.history,
+      alertState: () => this.state.alertState,
+      buckets: () => ({ points: this.pointBucket, logs: this.logBucket }),
+    });
+    const sequenced = (this.sequenced = new SequencedInput({
+      seq: this.seq,
+      state: () => this.state,
+      history: this.history,
+      emit: (entries) => this.emit(entries),
+    }));
+    this.simulation = new SimulationBridge(
+      this.def,
+      this.config,
+      (request) => sequenced.publish(request),
+      (ticks) => sequenced.backfill(ticks),
+      () => sequenced.lastTick(),
+    );
     this.fanout = new Fanout({ what: "dashboard", onFirst: () => this.watch(), onEmpty: () => this.watch() });
     this.hub = new RelayHub(env, ctx.id.name, this.config, () => this.watch());
     this.alarms = new AlarmScheduler(ctx.storage);
@@ -186,108 +204,26 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
       if (!this.isWatched()) return { ids: [], events: [], unwatched: true };
       this.simulation.cronTick();
     }
-    return this.publishSequenced(request);
+    return this.sequenced.publish(request);
   }
 
-  /**
-   * JSON ingest: past the point rate nothing is published (samples and their values count like
-   * OTLP points); nor when a split metric's series is refused (past its maxSeries).
-   */
-  async ingestSamples({ samples, points }: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number } | { refused: string }> {
-    const allowed = this.pointBucket.take(points);
-    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    if (!this.splits.any) return this.emit(this.seq.samples(samples));
-    await this.splitsLearnt();
-    const done = this.splits.complete(samples.map(partialOf));
-    if (done.refused.count > 0) return { refused: done.refused.reasons.join("; ").replace(/^metric "([^"]+)": /, "$1: ") };
-    done.apply();
-    return this.emit(this.seq.samples(done.samples, done.gone));
-  }
-
-  /** After a start, the split metrics' live series come from the recent window (the log read once). */
-  private splitsLearnt(): Promise<void> {
-    return (this.splitsReady ??= this.history.ensureWindow().then(
-      () => this.splits.learn(this.window.entries, this.state.alertState),
-      () => {}, // the log cannot be read: the series are learnt afresh from what comes
-    ));
+  /** JSON ingest (intake.ts). */
+  async ingestSamples(request: IngestSamplesRequest): Promise<PublishResult | { retryAfterMs: number } | { refused: string }> {
+    return this.intake.samples(request);
   }
 
   async watched(): Promise<boolean> {
     return this.isWatched();
   }
 
-  private async publishSequenced({ samples, logs = [], source, seq }: PublishRequest): Promise<PublishResult> {
-    if (source !== undefined) await (this.sequencesReady ??= this.rebuildSequences());
-    if (this.seq.duplicate(source, seq)) return { ids: [], events: [], duplicate: true };
-    this.store.touch();
-    const entries = this.seq.samples(samples);
-    for (const line of logs) entries.push(this.seq.entry(EVENT.log, line));
-    return this.emit(entries);
+  /** OTLP / line-protocol / remote-write points (intake.ts). */
+  async publishPoints(request: PublishPointsRequest): Promise<PublishPointsResult> {
+    return this.intake.points(request);
   }
 
-  /**
-   * The simulator's ticks a first viewer missed, in one commit. Their ids carry their tick's
-   * time (as if the cron had published them then, where that is after the last id), so
-   * `history=` counts them where they belong and a viewer asking for none gets none.
-   */
-  private async publishBackfill(ticks: PublishRequest[]): Promise<void> {
-    await (this.sequencesReady ??= this.rebuildSequences());
-    const fresh = ticks.filter((t) => t.seq! > (this.state.lastSeq[SIMULATOR] ?? -Infinity));
-    if (fresh.length === 0 || this.seq.duplicate(SIMULATOR, fresh.at(-1)!.seq)) return;
-    const entries: Entry[] = [];
-    for (const { samples, logs = [], seq } of fresh) {
-      entries.push(...this.seq.samples(samples, [], seq));
-      for (const line of logs) entries.push(this.seq.entry(EVENT.log, line, seq));
-    }
-    for (const e of entries) e.backdated = true;
-    await this.emit(entries);
-  }
-
-  /**
-   * After a start the sequences come from the last checkpoint, which may be behind: a sequenced
-   * publisher's last tick is at least the newest sample in the recent window (its `seq` is the
-   * time its samples carry), so a tick retried across a restart is still refused.
-   */
-  private async rebuildSequences(): Promise<void> {
-    try {
-      await this.history.ensureWindow();
-    } catch {
-      return; // the log cannot be read: the checkpoint's sequences will do
-    }
-    const entries = this.window.entries;
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const e = entries[i]!;
-      if (e.event !== EVENT.metric) continue;
-      const ts = Date.parse(String((e.payload ??= JSON.parse(e.data) as Record<string, unknown>).timestamp));
-      for (const source of [SIMULATOR, ...Object.keys(this.state.lastSeq)])
-        this.state.lastSeq[source] = Math.max(this.state.lastSeq[source] ?? -Infinity, ts);
-      return;
-    }
-  }
-
-  /** OTLP / line-protocol points (ingest/point-samples.ts): past the point rate nothing is published; one commit. */
-  async publishPoints({ batches, points, atomic }: PublishPointsRequest): Promise<PublishPointsResult> {
-    const allowed = this.pointBucket.take(points);
-    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    if (this.splits.any) await this.splitsLearnt();
-    const { samples, gone, keepSeries, refused, counters, rebased } = assemble(
-      this.def,
-      batches,
-      (key) => this.counters.get(key),
-      this.splits,
-    );
-    if (atomic && refused.count > 0) return { ids: [], events: [], refused, published: false };
-    this.counters.save(counters, rebased);
-    keepSeries();
-    const result = samples.length > 0 ? await this.emit(this.seq.samples(samples, gone)) : { ids: [], events: [] };
-    return { ...result, refused, published: true };
-  }
-
-  /** Log lines, all or none: past the dashboard's log rate nothing is published. */
-  async publishLogs({ lines }: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }> {
-    const allowed = this.logBucket.take(lines.length);
-    if (!allowed.ok) return { retryAfterMs: allowed.retryAfterMs };
-    return this.emit(lines.map((line) => this.seq.entry(EVENT.log, line)));
+  /** Log lines (intake.ts). */
+  async publishLogs(request: PublishLogsRequest): Promise<PublishResult | { retryAfterMs: number }> {
+    return this.intake.logs(request);
   }
 
   /** One run of a health check (from the cron Worker): its `health` event, and an alert when its status changes. */
@@ -390,38 +326,14 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
 
   async openStream(open: StreamOpen): Promise<Response> {
     const limits = { ...this.config, maxStreams: this.config.maxStreamsPerDashboard };
-    return this.fanout.open(open, limits, (client, req) => this.catchUp(client, req));
+    return this.fanout.open(open, limits, async (client, req) => {
+      this.state.delivered += await this.firstFrames.toViewer(client, req, this.fanout);
+    });
   }
 
-  /** Writes history (or what a resuming client missed), then makes the client live. */
-  private async catchUp(client: StreamClient, { resumeId, historySeconds, openedAt }: StreamRequest): Promise<void> {
-    const sinceMs = historySince(openedAt, historySeconds, this.config.retentionSeconds);
-    await this.simulation.backfilled; // a simulated dashboard's first viewer gets the window as history
-    const part = await this.history.fromLog(resumeId, sinceMs, () => client.closed);
-    if (!part || client.closed) return;
-    // From memory, synchronously up to the moment the client turns live: no gap, no repeat.
-    const out: Uint8Array[] = [];
-    if (part.gap) out.push(gapFrame(part.gap));
-    framesFor(part.logged, client.filter, out);
-    framesFor(this.window.since(part.after, part.sinceMs), client.filter, out);
-    this.state.delivered += this.fanout.goLive(client, out);
-  }
-
-  /** History or resume for a relay: what a viewer here with the same Last-Event-ID / `history` gets first, and where it goes live. */
-  async replay({ lastEventId, sinceMs }: ReplayRequest): Promise<ReplayResult> {
-    await this.simulation.backfilled;
-    const part = (await this.history.fromLog(lastEventId, sinceMs, () => false, REPLAY_LIMIT))!;
-    // Synchronously from here on: `through` is exactly what the entries reach.
-    let entries = part.logged;
-    let through = this.lastCommitted;
-    if (part.complete) entries = entries.concat(this.window.since(part.after, part.sinceMs));
-    else through = part.after;
-    const more = !part.complete || entries.length > REPLAY_LIMIT;
-    if (entries.length > REPLAY_LIMIT) {
-      entries = entries.slice(0, REPLAY_LIMIT);
-      through = entries[entries.length - 1]!.key;
-    }
-    return { gap: part.gap, entries: entries.map(toLogEntry), through: idOrNull(through), sinceMs: part.sinceMs, more };
+  /** History or resume for a relay (first-frames.ts). */
+  async replay(request: ReplayRequest): Promise<ReplayResult> {
+    return this.firstFrames.replay(request);
   }
 
   // ---- relays ------------------------------------------------------------------------------
@@ -460,27 +372,18 @@ export class DashboardObject extends DurableObject<Env> implements DashboardRpc 
   // ---- observability -----------------------------------------------------------------------
 
   async stats(): Promise<DashboardStats> {
-    const last = this.lastCommitted;
     const relays = await this.hub.reports();
     for (const r of relays) this.state.delivered += r.delivered;
-    return {
+    return dashboardStats({
       dashboard: this.ctx.id.name ?? "",
-      connectedClients: this.fanout.size + relays.reduce((sum, r) => sum + r.viewers, 0),
-      relays: relays.filter((r) => r.viewers > 0).length,
-      lastEventId: last ? formatEventId(last) : null,
-      lastEventTime: last ? new Date(last.ms).toISOString() : null,
-      eventsPublished: this.state.published,
-      eventsDelivered: this.state.delivered,
+      viewers: this.fanout.size,
+      relays,
+      last: this.lastCommitted,
+      published: this.state.published,
+      delivered: this.state.delivered,
       retentionSeconds: this.config.retentionSeconds,
-      eventLog: { ...this.appends.health },
-      storage: relays.reduce(
-        (sum, r) => ({
-          rowsRead: sum.rowsRead + r.storage.rowsRead,
-          rowsWritten: sum.rowsWritten + r.storage.rowsWritten,
-          bytes: sum.bytes + r.storage.bytes,
-        }),
-        this.meter.use(),
-      ),
-    };
+      eventLog: this.appends.health,
+      storage: this.meter.use(),
+    });
   }
 }
