@@ -10,6 +10,8 @@ import { toEntry, type Entry } from "../streams/fanout.ts";
 import { entryBytes, RecentWindow, WINDOW_MAX_BYTES, WINDOW_MAX_ENTRIES } from "../streams/recent-window.ts";
 
 const LOG_PAGE = 1000;
+/** A read back starts with this many entries, and sizes the next pages to the budget left. */
+const FIRST_PAGE = 100;
 /**
  * The most a catch-up sends from the log (payload bytes), the newest events before the window:
  * the hour before it of 1 Hz samples of 32 metrics fits; a log-heavy dashboard's older lines are
@@ -184,9 +186,12 @@ export class CatchUp {
     const kept: Entry[] = [];
     let bytes = 0;
     let before = formatEventId(successor(through));
+    // Pages sized to what the budget still takes, by the entries seen so far: a page of large
+    // log lines must not load several times the budget only to let most of it go.
+    let size = FIRST_PAGE;
     for (;;) {
-      const from = before;
-      const page = await this.shared(`before:${from}`, () => this.log.readBefore(from, LOG_PAGE).then((p) => p.map(toEntry)));
+      const [from, limit] = [before, size];
+      const page = await this.shared(`before:${from}:${limit}`, () => this.log.readBefore(from, limit).then((p) => p.map(toEntry)));
       if (budget.cancelled?.()) return null;
       for (const e of page) {
         if (stop(e.key)) return { entries: kept.reverse(), cut: null, stoppedAt: e.key };
@@ -195,8 +200,10 @@ export class CatchUp {
           return { entries: kept.reverse(), cut: e.key, stoppedAt: null };
         kept.push(e);
       }
-      if (page.length < LOG_PAGE) return { entries: kept.reverse(), cut: null, stoppedAt: null };
+      if (page.length < limit) return { entries: kept.reverse(), cut: null, stoppedAt: null };
       before = page[page.length - 1]!.id;
+      const perEntry = bytes / kept.length;
+      size = Math.max(FIRST_PAGE, Math.min(LOG_PAGE, Math.ceil((budget.maxBytes - bytes) / perEntry) + 1));
     }
   }
 
