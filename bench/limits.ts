@@ -76,7 +76,7 @@ const drain = (async () => {
   return bytes;
 })();
 
-const rows: { minute: number; heapMB: number | null; statsMs: number; status: number; events: number }[] = [];
+const rows: { minute: number; heapMiB: number | null; statsMs: number; status: number; events: number }[] = [];
 while (Date.now() < until) {
   await new Promise((r) => setTimeout(r, 30_000));
   const history = await fetch(`${base}/events?history=3600&logs=debug`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
@@ -88,7 +88,7 @@ while (Date.now() < until) {
   const heap = await stack.heapUsed();
   rows.push({
     minute: Math.round((MINUTES * 60_000 - (until - Date.now())) / 600) / 100,
-    heapMB: heap === null ? null : Math.round(heap / 1e5) / 10,
+    heapMiB: heap === null ? null : Math.round((heap / 1048576) * 10) / 10,
     statsMs,
     status: stats?.status ?? 0,
     events: body?.eventsPublished ?? 0,
@@ -99,13 +99,13 @@ await Promise.all([logs, samples]);
 const streamed = await drain;
 await stack.stop();
 
-const maxHeap = Math.max(...rows.map((r) => r.heapMB ?? Infinity));
+const maxHeap = Math.max(...rows.map((r) => r.heapMiB ?? Infinity));
 const answered = rows.every((r) => r.status === 200);
 const m = machine();
 const table = [
   "| minute | isolate heap after GC | GET …/stats | events published so far |",
   "|---|---|---|---|",
-  ...rows.map((r) => `| ${r.minute} | ${r.heapMB ?? "—"} MB | ${r.status} in ${r.statsMs} ms | ${r.events.toLocaleString("en")} |`),
+  ...rows.map((r) => `| ${r.minute} | ${r.heapMiB ?? "—"} MiB | ${r.status} in ${r.statsMs} ms | ${r.events.toLocaleString("en")} |`),
 ].join("\n");
 console.log(table);
 const answers = [...statuses].map(([s, n]) => `${n} × ${s}`).join(", ");
@@ -126,6 +126,6 @@ await writeSection(
     "",
     table,
     "",
-    `Largest heap: ${maxHeap} MB (target < ${HEAP_TARGET / 1048576} MB: ${maxHeap < HEAP_TARGET / 1048576 ? "met" : "**not met**"}); the object ${answered ? "answered every request" : "**missed requests**"}. Raw figures: \`bench/results/limits.json\`.`,
+    `Largest heap: ${maxHeap} MiB (target < ${HEAP_TARGET / 1048576} MiB: ${maxHeap < HEAP_TARGET / 1048576 ? "met" : "**not met**"}); the object ${answered ? "answered every request" : "**missed requests**"}. Raw figures: \`bench/results/limits.json\`.`,
   ].join("\n"),
 );
