@@ -55,18 +55,21 @@ export default defineConfig({
     // (Safari before 17) still loads them through import(), only without the head start.
     modulePreload: { polyfill: false },
     reportCompressedSize: true,
-    // Everything but the lazy panels (App.vue's defineAsyncComponent) in the entry chunk: left to
-    // itself, Rolldown puts what the entry shares with them (Vue, lib/metrics.ts) in a chunk of its
-    // own, one more request and 1.5 kB more gzip, since the two compress apart.
+    // Everything but the lazy panels (App.vue's defineAsyncComponent) and uPlot (usePlot's
+    // import) in the entry chunk: left to itself, Rolldown puts what the entry shares with them
+    // (Vue, lib/metrics.ts) in a chunk of its own, one more request and 1.5 kB more gzip, since
+    // the two compress apart. Split metrics' chart and legend (SplitChart, SeriesLegend,
+    // lib/series-colours) load with the first dashboard that has one.
     rolldownOptions: {
       output: {
-        advancedChunks: {
-          // Split metrics' charts and legend (SplitChart, SeriesLegend, lib/series-colours) load with the first dashboard that has one.
+        codeSplitting: {
           groups: [
             {
               name: "app",
               test: (id: string) =>
-                !/components\/(LogPanel|HealthPanel|HistoryChart|SplitChart|SeriesLegend)\.vue|lib\/series-colours/.test(id),
+                !/components\/(LogPanel|HealthPanel|HistoryChart|SplitChart|SeriesLegend)\.vue|lib\/series-colours|node_modules\/uplot\//.test(
+                  id,
+                ),
             },
           ],
         },
